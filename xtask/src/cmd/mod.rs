@@ -1,1 +1,8 @@
 //! One module per `cargo xtask` command.
+
+pub mod bench_model;
+pub mod eval;
+pub mod forward;
+pub mod rle;
+pub mod slide;
+pub mod synth;
