@@ -13,14 +13,18 @@ pub fn read_mask_png(path: &Path) -> Result<Array2<u8>> {
         .into_luma8();
     let (w, h) = img.dimensions();
     let pixels = img.into_raw().into_iter().map(|v| (v != 0) as u8).collect();
-    Ok(Array2::from_shape_vec((h as usize, w as usize), pixels).expect("buffer matches dimensions"))
+    Ok(
+        Array2::from_shape_vec((h as usize, w as usize), pixels)
+            .expect("buffer matches dimensions"),
+    )
 }
 
 /// Writes a 0/1 (or any nonzero) mask as a 0/255 grey PNG, atomically.
 pub fn write_mask_png(path: &Path, mask: ArrayView2<u8>) -> Result<()> {
     let (h, w) = mask.dim();
     let pixels: Vec<u8> = mask.iter().map(|&v| if v != 0 { 255 } else { 0 }).collect();
-    let img = image::GrayImage::from_raw(w as u32, h as u32, pixels).expect("buffer matches dimensions");
+    let img =
+        image::GrayImage::from_raw(w as u32, h as u32, pixels).expect("buffer matches dimensions");
     write_atomic(path, |file| {
         img.write_to(file, image::ImageFormat::Png)
             .map_err(std::io::Error::other)

@@ -14,7 +14,10 @@ use clap::{Parser, Subcommand};
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
-#[command(name = "cargo xtask", about = "ftu: glomerulus segmentation in kidney whole-slide images")]
+#[command(
+    name = "cargo xtask",
+    about = "ftu: glomerulus segmentation in kidney whole-slide images"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -36,6 +39,10 @@ enum Command {
     /// Inspect a slide (`info`) or cut a full-resolution window out of it (`region`).
     #[command(subcommand)]
     Slide(cmd::slide::SlideCommand),
+    /// Cut slides and tile sets into a tile dataset: images/, masks/, manifest.csv.
+    Preprocess(cmd::preprocess::PreprocessArgs),
+    /// Refine a foreground probability PNG with the dense CRF into a 0/255 mask.
+    Crf(cmd::crf::CrfArgs),
 }
 
 fn main() {
@@ -47,6 +54,8 @@ fn main() {
         Command::Forward(a) => cmd::forward::run(a),
         Command::BenchModel(a) => cmd::bench_model::run(a),
         Command::Slide(c) => cmd::slide::run(c),
+        Command::Preprocess(a) => cmd::preprocess::run(a),
+        Command::Crf(a) => cmd::crf::run(a),
     };
     if let Err(err) = result {
         // One line on stderr naming the file and the problem; scripts read it.

@@ -12,7 +12,12 @@ fn xtask(args: &[&str], stdin: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("xtask runs");
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -29,7 +34,12 @@ fn rle_decode_then_encode_round_trips() {
     let dir = tempfile::tempdir().unwrap();
     let png = dir.path().join("m.png");
     let png = png.to_str().unwrap();
-    let o = xtask(&["rle", "decode", "--width", "3", "--height", "4", "--out", png], "1 3 7 2\n");
+    let o = xtask(
+        &[
+            "rle", "decode", "--width", "3", "--height", "4", "--out", png,
+        ],
+        "1 3 7 2\n",
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let img = image::open(png).unwrap().into_luma8();
     assert_eq!(img.dimensions(), (3, 4));
@@ -46,7 +56,19 @@ fn rle_decode_then_encode_round_trips() {
 fn bad_input_is_one_line_naming_the_problem() {
     let dir = tempfile::tempdir().unwrap();
     let png = dir.path().join("m.png");
-    let o = xtask(&["rle", "decode", "--width", "3", "--height", "4", "--out", png.to_str().unwrap()], "1 3 x 2");
+    let o = xtask(
+        &[
+            "rle",
+            "decode",
+            "--width",
+            "3",
+            "--height",
+            "4",
+            "--out",
+            png.to_str().unwrap(),
+        ],
+        "1 3 x 2",
+    );
     assert!(!o.status.success());
     let err = stderr(&o);
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -55,7 +77,11 @@ fn bad_input_is_one_line_naming_the_problem() {
 
     let o = xtask(&["rle", "encode", "/nonexistent/mask.png"], "");
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("/nonexistent/mask.png"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("/nonexistent/mask.png"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -71,15 +97,31 @@ fn eval_scores_and_prints_mean_last() {
     let out = stdout(&o);
     let lines: Vec<&str> = out.lines().collect();
     // a: 2*4/(6+4) = 0.8; b: both empty = 1; c: missing => empty prediction = 0.
-    assert_eq!(lines, ["a 0.800000", "b 1.000000", "c 0.000000", "mean_dice=0.600000"]);
+    assert_eq!(
+        lines,
+        [
+            "a 0.800000",
+            "b 1.000000",
+            "c 0.000000",
+            "mean_dice=0.600000"
+        ]
+    );
 
     std::fs::write(&pred, "id,predicted\nzz,1 4\n").unwrap();
     let o = xtask(&["eval", "--truth", t, "--pred", p], "");
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("pred.csv") && stderr(&o).contains("zz"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("pred.csv") && stderr(&o).contains("zz"),
+        "{}",
+        stderr(&o)
+    );
 
     std::fs::write(&pred, "id,predicted\na,1 4 9\n").unwrap();
     let o = xtask(&["eval", "--truth", t, "--pred", p], "");
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("pred.csv") && stderr(&o).contains("odd number"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("pred.csv") && stderr(&o).contains("odd number"),
+        "{}",
+        stderr(&o)
+    );
 }

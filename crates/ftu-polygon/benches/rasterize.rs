@@ -12,12 +12,21 @@ fn blob(cx: f64, cy: f64, r: f64) -> Polygon {
             [cx + rr * a.cos(), cy + rr * a.sin()]
         })
         .collect();
-    Polygon { exterior, holes: vec![] }
+    Polygon {
+        exterior,
+        holes: vec![],
+    }
 }
 
 fn bench(c: &mut Criterion) {
     let polys: Vec<Polygon> = (0..6)
-        .map(|i| blob(150.0 + 140.0 * i as f64, 200.0 + 100.0 * (i % 3) as f64, 180.0))
+        .map(|i| {
+            blob(
+                150.0 + 140.0 * i as f64,
+                200.0 + 100.0 * (i % 3) as f64,
+                180.0,
+            )
+        })
         .collect();
     c.bench_function("rasterize 1024x1024, 6 polygons x 120 vertices", |b| {
         b.iter(|| rasterize(black_box(&polys), 0, 0, 1024, 1024))

@@ -173,7 +173,10 @@ pub fn to_geojson(annotations: &[Annotation]) -> String {
 }
 
 /// Writes annotations as QuPath GeoJSON, atomically (temp file + rename).
-pub fn write_geojson(path: impl AsRef<Path>, annotations: &[Annotation]) -> Result<(), PolygonError> {
+pub fn write_geojson(
+    path: impl AsRef<Path>,
+    annotations: &[Annotation],
+) -> Result<(), PolygonError> {
     let path = path.as_ref();
     let io = |source| PolygonError::Io {
         path: path.to_owned(),
@@ -184,7 +187,8 @@ pub fn write_geojson(path: impl AsRef<Path>, annotations: &[Annotation]) -> Resu
         _ => Path::new("."),
     };
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-    tmp.write_all(to_geojson(annotations).as_bytes()).map_err(io)?;
+    tmp.write_all(to_geojson(annotations).as_bytes())
+        .map_err(io)?;
     tmp.persist(path).map_err(|e| io(e.error))?;
     Ok(())
 }
@@ -206,7 +210,10 @@ mod tests {
         let a = parse_geojson(QUPATH).unwrap();
         assert_eq!(a.len(), 2);
         assert_eq!(a[0].class, "glomerulus");
-        assert_eq!(a[0].polygons[0].exterior, vec![[10.0, 20.0], [30.0, 20.0], [30.0, 40.0]]);
+        assert_eq!(
+            a[0].polygons[0].exterior,
+            vec![[10.0, 20.0], [30.0, 20.0], [30.0, 40.0]]
+        );
         assert_eq!(a[1].class, "Cortex");
         assert_eq!(a[1].polygons.len(), 2);
         assert_eq!(a[1].polygons[0].holes.len(), 1);
@@ -257,7 +264,9 @@ mod tests {
         let a = parse_geojson(QUPATH).unwrap();
         write_geojson(&path, &a).unwrap();
         assert_eq!(read_geojson(&path).unwrap(), a);
-        let e = read_geojson(dir.path().join("missing.json")).unwrap_err().to_string();
+        let e = read_geojson(dir.path().join("missing.json"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("missing.json"), "{e}");
     }
 }

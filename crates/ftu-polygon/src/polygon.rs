@@ -28,7 +28,12 @@ impl Polygon {
         let first = pts.next()?;
         let init = [first[0], first[1], first[0], first[1]];
         Some(pts.fold(init, |b, p| {
-            [b[0].min(p[0]), b[1].min(p[1]), b[2].max(p[0]), b[3].max(p[1])]
+            [
+                b[0].min(p[0]),
+                b[1].min(p[1]),
+                b[2].max(p[0]),
+                b[3].max(p[1]),
+            ]
         }))
     }
 

@@ -8,7 +8,13 @@ use crate::Polygon;
 /// `(x0, y0)` in slide coordinates. A pixel is 1 when its centre is inside any
 /// polygon (even-odd over that polygon's rings). Cost is proportional to the
 /// window rows each polygon spans, not to the slide.
-pub fn rasterize(polygons: &[Polygon], x0: usize, y0: usize, width: usize, height: usize) -> Array2<u8> {
+pub fn rasterize(
+    polygons: &[Polygon],
+    x0: usize,
+    y0: usize,
+    width: usize,
+    height: usize,
+) -> Array2<u8> {
     let mut mask = Array2::zeros((height, width));
     rasterize_into(mask.view_mut(), polygons, x0, y0);
     mask
@@ -24,7 +30,9 @@ pub fn rasterize_into(mut mask: ArrayViewMut2<u8>, polygons: &[Polygon], x0: usi
         let (min_y, max_y) = polygon
             .rings()
             .flatten()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p[1]), hi.max(p[1])));
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
+                (lo.min(p[1]), hi.max(p[1]))
+            });
         if min_y > max_y {
             continue;
         }
@@ -70,7 +78,9 @@ mod tests {
             let n = ring.len();
             for i in 0..n {
                 let (a, b) = (ring[i], ring[(i + 1) % n]);
-                if (a[1] <= y) != (b[1] <= y) && x < a[0] + (y - a[1]) * (b[0] - a[0]) / (b[1] - a[1]) {
+                if (a[1] <= y) != (b[1] <= y)
+                    && x < a[0] + (y - a[1]) * (b[0] - a[0]) / (b[1] - a[1])
+                {
                     odd = !odd;
                 }
             }
@@ -93,7 +103,10 @@ mod tests {
                 [cx + rr * a.cos(), cy + rr * a.sin()]
             })
             .collect();
-        Polygon { exterior, holes: vec![] }
+        Polygon {
+            exterior,
+            holes: vec![],
+        }
     }
 
     #[test]
@@ -119,7 +132,12 @@ mod tests {
         let polys = vec![star(40.0, 30.0, 25.0, 7), star(70.0, 60.0, 15.0, 5)];
         let whole = rasterize(&polys, 0, 0, 100, 90);
         assert!(whole.iter().filter(|&&v| v == 1).count() > 100);
-        for (x0, y0, w, h) in [(0, 0, 33, 17), (33, 17, 50, 60), (90, 80, 10, 10), (13, 71, 1, 19)] {
+        for (x0, y0, w, h) in [
+            (0, 0, 33, 17),
+            (33, 17, 50, 60),
+            (90, 80, 10, 10),
+            (13, 71, 1, 19),
+        ] {
             let win = rasterize(&polys, x0, y0, w, h);
             assert_eq!(win, whole.slice(ndarray::s![y0..y0 + h, x0..x0 + w]));
         }

@@ -30,8 +30,13 @@ pub fn disc_mask() -> Array2<u8> {
             for y in (cy - r).max(0)..(cy + r + 1).min(SIDE as i64) {
                 let dy = y - cy;
                 let half = ((r * r - dy * dy) as f64).sqrt() as i64;
-                let (x0, x1) = ((cx - half).max(0) as usize, ((cx + half + 1) as usize).min(SIDE));
-                mask.row_mut(y as usize).slice_mut(ndarray::s![x0..x1]).fill(1);
+                let (x0, x1) = (
+                    (cx - half).max(0) as usize,
+                    ((cx + half + 1) as usize).min(SIDE),
+                );
+                mask.row_mut(y as usize)
+                    .slice_mut(ndarray::s![x0..x1])
+                    .fill(1);
             }
         }
     }
@@ -47,7 +52,9 @@ fn bench(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("rle 20000x20000, 240 discs");
     g.sample_size(10);
-    g.bench_function("encode", |b| b.iter(|| ftu_rle::encode(black_box(mask.view()))));
+    g.bench_function("encode", |b| {
+        b.iter(|| ftu_rle::encode(black_box(mask.view())))
+    });
     g.bench_function("decode (allocating)", |b| {
         b.iter(|| ftu_rle::decode(black_box(&rle), SIDE, SIDE).unwrap())
     });

@@ -23,12 +23,16 @@ pub fn read_encodings(path: impl AsRef<Path>) -> Result<Vec<(String, String)>, R
     let header = reader.headers().map_err(|e| bad(1, e.to_string()))?.clone();
     let names: Vec<&str> = header.iter().map(str::trim).collect();
     if names.len() != 2 || names[0] != "id" || !matches!(names[1], "encoding" | "predicted") {
-        return Err(bad(1, format!("header is {names:?}, expected id,encoding or id,predicted")));
+        return Err(bad(
+            1,
+            format!("header is {names:?}, expected id,encoding or id,predicted"),
+        ));
     }
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     for record in reader.records() {
-        let record = record.map_err(|e| bad(e.position().map_or(0, |p| p.line()), e.to_string()))?;
+        let record =
+            record.map_err(|e| bad(e.position().map_or(0, |p| p.line()), e.to_string()))?;
         let line = record.position().map_or(0, |p| p.line());
         if record.len() != 2 {
             return Err(bad(line, format!("{} fields, expected 2", record.len())));
@@ -47,7 +51,11 @@ pub fn read_encodings(path: impl AsRef<Path>) -> Result<Vec<(String, String)>, R
 
 /// Writes `id,<value_column>` rows atomically (temp file, then rename), so an
 /// interrupted write never leaves a half file where a good one was.
-pub fn write_encodings(path: impl AsRef<Path>, value_column: &str, rows: &[(String, String)]) -> Result<(), RleError> {
+pub fn write_encodings(
+    path: impl AsRef<Path>,
+    value_column: &str,
+    rows: &[(String, String)],
+) -> Result<(), RleError> {
     let path = path.as_ref();
     let io = |source| RleError::Io {
         path: path.to_owned(),
@@ -79,7 +87,10 @@ mod tests {
     fn round_trip_and_errors() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("sub.csv");
-        let rows = vec![("a1".to_string(), "1 3 9 2".to_string()), ("b2".to_string(), String::new())];
+        let rows = vec![
+            ("a1".to_string(), "1 3 9 2".to_string()),
+            ("b2".to_string(), String::new()),
+        ];
         write_encodings(&p, "predicted", &rows).unwrap();
         assert_eq!(read_encodings(&p).unwrap(), rows);
 
@@ -92,7 +103,9 @@ mod tests {
         std::fs::write(&p, "id,encoding\nx,1 2,7\n").unwrap();
         let e = read_encodings(&p).unwrap_err().to_string();
         assert!(e.contains("sub.csv:2") && e.contains("3 fields"), "{e}");
-        let e = read_encodings(dir.path().join("nope.csv")).unwrap_err().to_string();
+        let e = read_encodings(dir.path().join("nope.csv"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("nope.csv"), "{e}");
     }
 }

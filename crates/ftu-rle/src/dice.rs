@@ -7,7 +7,11 @@ use crate::runs::parse_runs;
 
 fn dice_from(intersection: u64, a: u64, b: u64) -> f64 {
     // Both empty scores 1.0, as the competition scored it.
-    if a + b == 0 { 1.0 } else { 2.0 * intersection as f64 / (a + b) as f64 }
+    if a + b == 0 {
+        1.0
+    } else {
+        2.0 * intersection as f64 / (a + b) as f64
+    }
 }
 
 /// Dice of two masks of the same shape (nonzero = foreground).

@@ -33,7 +33,10 @@ const NONE: u32 = u32::MAX;
 impl BandEncoder {
     /// An encoder for a `height` x `width` mask.
     pub fn new(height: usize, width: usize) -> Self {
-        assert!(height < NONE as usize && width < NONE as usize, "mask side must be < 2^32 - 1");
+        assert!(
+            height < NONE as usize && width < NONE as usize,
+            "mask side must be < 2^32 - 1"
+        );
         Self {
             height,
             width,
@@ -105,9 +108,9 @@ impl BandEncoder {
                 }
             }
         }
-        for c in words..row.len() {
-            if (row[c] != 0) != (self.previous[c] != 0) {
-                changed(c, row[c] != 0);
+        for (c, (&new, &old)) in row.iter().zip(&self.previous).enumerate().skip(words) {
+            if (new != 0) != (old != 0) {
+                changed(c, new != 0);
             }
         }
         self.previous.copy_from_slice(row);
@@ -188,7 +191,10 @@ mod tests {
         m.slice_mut(s![1..4, 7..18]).fill(200);
         m[[4, 20]] = 1;
         let rle = encode(m.view());
-        assert_eq!(crate::decode(&rle, 5, 21).unwrap().mapv(|v| v * 200), m.mapv(|v| (v != 0) as u8 * 200));
+        assert_eq!(
+            crate::decode(&rle, 5, 21).unwrap().mapv(|v| v * 200),
+            m.mapv(|v| (v != 0) as u8 * 200)
+        );
     }
 
     #[test]

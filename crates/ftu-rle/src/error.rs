@@ -19,7 +19,9 @@ pub enum RleError {
         length: u64,
         size: u64,
     },
-    #[error("token {index}: run starting at {start} overlaps or precedes the previous run, which ends at {previous_end}")]
+    #[error(
+        "token {index}: run starting at {start} overlaps or precedes the previous run, which ends at {previous_end}"
+    )]
     Unsorted {
         index: usize,
         start: u64,

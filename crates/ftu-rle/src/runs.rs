@@ -39,7 +39,11 @@ impl Rle {
     pub fn parse(text: &str, height: usize, width: usize) -> Result<Self, RleError> {
         let size = height as u64 * width as u64;
         let runs = parse_runs(text, Some(size))?;
-        Ok(Self { height, width, runs })
+        Ok(Self {
+            height,
+            width,
+            runs,
+        })
     }
 
     pub fn height(&self) -> usize {
@@ -76,7 +80,11 @@ impl Rle {
 
     /// The window `rows` x `cols`, 0/1; only runs in those columns are visited.
     pub fn window(&self, rows: Range<usize>, cols: Range<usize>) -> Result<Array2<u8>, RleError> {
-        if rows.start > rows.end || cols.start > cols.end || rows.end > self.height || cols.end > self.width {
+        if rows.start > rows.end
+            || cols.start > cols.end
+            || rows.end > self.height
+            || cols.end > self.width
+        {
             return Err(self.window_error(rows, cols));
         }
         let mut out = Array2::zeros((rows.len(), cols.len()));
@@ -112,7 +120,8 @@ impl Rle {
                 let stop = (end - idx).min(h - row as u64) as usize + row;
                 let (r0, r1) = (row.max(rows.start), stop.min(rows.end));
                 if r0 < r1 {
-                    out.slice_mut(s![r0 - rows.start..r1 - rows.start, col - cols.start]).fill(1);
+                    out.slice_mut(s![r0 - rows.start..r1 - rows.start, col - cols.start])
+                        .fill(1);
                 }
                 idx += (stop - row) as u64;
             }
@@ -139,7 +148,10 @@ pub(crate) fn parse_runs(text: &str, size: Option<u64>) -> Result<Vec<(u64, u64)
         };
         let length = number(j, l_tok)?;
         if start < 1 {
-            return Err(RleError::StartBelowOne { index: i + 1, start });
+            return Err(RleError::StartBelowOne {
+                index: i + 1,
+                start,
+            });
         }
         if length == 0 {
             return Err(RleError::ZeroLength { index: j + 1 });
@@ -152,7 +164,7 @@ pub(crate) fn parse_runs(text: &str, size: Option<u64>) -> Result<Vec<(u64, u64)
                 previous_end,
             });
         }
-        let end = s0.checked_add(length).unwrap_or(u64::MAX);
+        let end = s0.saturating_add(length);
         if let Some(size) = size
             && end > size
         {
@@ -191,7 +203,13 @@ mod tests {
         assert!(err("5 3 6 1").contains("token 3: run starting at 6 overlaps"));
         assert!(err("9 1 2 1").contains("token 3: run starting at 2"));
         assert!(err("1 99999999999999999999").contains("token 2"));
-        assert!(Rle::parse("", 4, 5).unwrap().to_mask().iter().all(|&v| v == 0));
+        assert!(
+            Rle::parse("", 4, 5)
+                .unwrap()
+                .to_mask()
+                .iter()
+                .all(|&v| v == 0)
+        );
         // Adjacent, non-maximal runs are fine.
         assert_eq!(Rle::parse("1 2 3 2", 4, 5).unwrap().area(), 4);
     }

@@ -18,9 +18,15 @@ pub struct EvalArgs {
 
 pub fn run(args: EvalArgs) -> Result<()> {
     let truth = ftu_rle::csv::read_encodings(&args.truth)?;
-    let pred: HashMap<String, String> = ftu_rle::csv::read_encodings(&args.pred)?.into_iter().collect();
+    let pred: HashMap<String, String> = ftu_rle::csv::read_encodings(&args.pred)?
+        .into_iter()
+        .collect();
     if let Some(unknown) = pred.keys().find(|id| !truth.iter().any(|(t, _)| t == *id)) {
-        bail!("{}: id {unknown} is not in {}", args.pred.display(), args.truth.display());
+        bail!(
+            "{}: id {unknown} is not in {}",
+            args.pred.display(),
+            args.truth.display()
+        );
     }
     let mut scores = Vec::with_capacity(truth.len());
     for (id, t) in &truth {
