@@ -11,10 +11,10 @@ use crate::{Annotation, Polygon};
 /// file (or `<string>` for in-memory text) and where in it.
 #[derive(Debug, thiserror::Error)]
 pub enum PolygonError {
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{path}: invalid JSON at line {line}, column {column}: {message}")]
     Json {
@@ -34,9 +34,9 @@ pub enum PolygonError {
 /// Reads a QuPath GeoJSON annotation file.
 pub fn read_geojson(path: impl AsRef<Path>) -> Result<Vec<Annotation>, PolygonError> {
     let path = path.as_ref();
-    let text = std::fs::read_to_string(path).map_err(|source| PolygonError::Io {
+    let text = std::fs::read_to_string(path).map_err(|error| PolygonError::Io {
         path: path.to_owned(),
-        source,
+        error,
     })?;
     parse_at(&text, path)
 }
@@ -178,9 +178,9 @@ pub fn write_geojson(
     annotations: &[Annotation],
 ) -> Result<(), PolygonError> {
     let path = path.as_ref();
-    let io = |source| PolygonError::Io {
+    let io = |error| PolygonError::Io {
         path: path.to_owned(),
-        source,
+        error,
     };
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -189,7 +189,20 @@ pub fn write_geojson(
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
     tmp.write_all(to_geojson(annotations).as_bytes())
         .map_err(io)?;
+    // Temp files are created 0600; a finished output is readable like any other.
+    make_readable(tmp.as_file()).map_err(io)?;
     tmp.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
+}
+
+fn make_readable(file: &std::fs::File) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    }
+    #[cfg(not(unix))]
+    let _ = file;
     Ok(())
 }
 

@@ -15,9 +15,9 @@ pub fn read_encodings(path: impl AsRef<Path>) -> Result<Vec<(String, String)>, R
         line,
         message,
     };
-    let file = std::fs::File::open(path).map_err(|source| RleError::Io {
+    let file = std::fs::File::open(path).map_err(|error| RleError::Io {
         path: path.to_owned(),
-        source,
+        error,
     })?;
     let mut reader = ::csv::ReaderBuilder::new().flexible(true).from_reader(file);
     let header = reader.headers().map_err(|e| bad(1, e.to_string()))?.clone();
@@ -57,9 +57,9 @@ pub fn write_encodings(
     rows: &[(String, String)],
 ) -> Result<(), RleError> {
     let path = path.as_ref();
-    let io = |source| RleError::Io {
+    let io = |error| RleError::Io {
         path: path.to_owned(),
-        source,
+        error,
     };
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -75,7 +75,20 @@ pub fn write_encodings(
         }
         writer.flush().map_err(io)?;
     }
+    // Temp files are created 0600; a finished output is readable like any other.
+    make_readable(tmp.as_file()).map_err(io)?;
     tmp.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
+}
+
+fn make_readable(file: &std::fs::File) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    }
+    #[cfg(not(unix))]
+    let _ = file;
     Ok(())
 }
 
