@@ -48,6 +48,13 @@ pub fn write_atomic(
         write(&mut out).with_context(ctx)?;
         out.flush().with_context(ctx)?;
     }
+    // Temp files are created 0600; a finished output is readable like any other.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::Permissions::from_mode(0o644);
+        tmp.as_file().set_permissions(mode).with_context(ctx)?;
+    }
     tmp.persist(path).map_err(|e| e.error).with_context(ctx)?;
     Ok(())
 }
