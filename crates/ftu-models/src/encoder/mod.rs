@@ -1,0 +1,3 @@
+//! Encoders: return the feature stages the decoders consume.
+
+pub mod efficientnet;
