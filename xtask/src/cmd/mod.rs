@@ -1,8 +1,10 @@
 //! One module per `cargo xtask` command.
 
 pub mod bench_model;
+pub mod crf;
 pub mod eval;
 pub mod forward;
+pub mod preprocess;
 pub mod rle;
 pub mod slide;
 pub mod synth;
