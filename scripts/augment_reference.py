@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Reference timing for ftu-augment: albumentations running the same default
 training pipeline as `ftu_augment::Pipeline::recipe()` on the same synthetic
-256x256 and 512x512 tiles as `crates/ftu-augment/benches/pipeline.rs`, on one
+256x256 and 512x512 tiles as `crates/ftu-augment/benches/synthetic/mod.rs`, on one
 thread.
 
     pip install albumentations

@@ -4,6 +4,7 @@
 use ndarray::Array3;
 
 use crate::border::Border;
+use crate::transform::round_u8;
 
 /// Normalised Gaussian taps with radius `ceil(3 sigma)` (at least 1).
 pub(crate) fn gaussian_kernel(sigma: f32) -> Vec<f32> {
@@ -105,7 +106,7 @@ pub(crate) fn separable_rgb(image: &mut Array3<u8>, kx: &[f32], ky: &[f32]) {
         }
         let dst = &mut data[y * row_len..(y + 1) * row_len];
         for (d, &a) in dst.iter_mut().zip(&acc) {
-            *d = (a + 0.5).clamp(0.0, 255.0) as u8;
+            *d = round_u8(a);
         }
     }
 }
@@ -164,7 +165,7 @@ pub(crate) fn sparse_rgb(image: &mut Array3<u8>, taps: &[(isize, isize, f32)]) {
                 acc[2] += p[2] as f32 * kv;
             }
             for (v, a) in px.iter_mut().zip(acc) {
-                *v = (a + 0.5).clamp(0.0, 255.0) as u8;
+                *v = round_u8(a);
             }
         }
     }

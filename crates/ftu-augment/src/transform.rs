@@ -113,6 +113,13 @@ pub(crate) fn check_range(
     Ok(())
 }
 
+/// Rounds `v` to the nearest integer and saturates it to `0..=255` (NaN
+/// gives 0): how every kernel writes a channel value back.
+#[inline(always)]
+pub(crate) fn round_u8(v: f32) -> u8 {
+    (v + 0.5).clamp(0.0, 255.0) as u8
+}
+
 /// Draws uniformly from `[range[0], range[1]]` (the low end when they are equal).
 pub(crate) fn uniform(rng: &mut dyn RngCore, range: [f32; 2]) -> f32 {
     use rand::Rng;

@@ -4,8 +4,10 @@
 //! and the two stay aligned.
 
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3};
+use rand::RngCore;
 
 use crate::border::Border;
+use crate::transform::symmetric;
 
 /// Offset added to coordinates before the fixed-point conversion so that
 /// positions down to `-BIAS` pixels floor correctly with a shift.
@@ -122,6 +124,35 @@ where
         Array3::from_shape_vec((out_h, out_w, 3), out).expect("sized above"),
         Array2::from_shape_vec((out_h, out_w), mout).expect("sized above"),
     )
+}
+
+/// Warps `image` and `mask` in place, keeping their size; `map` is as for
+/// [`remap`].
+pub(crate) fn warp_in_place<F>(
+    image: &mut Array3<u8>,
+    mask: &mut Array2<u8>,
+    border: Border,
+    map: F,
+) where
+    F: Fn(usize, usize) -> (f32, f32),
+{
+    let (h, w, _) = image.dim();
+    let (img, m) = remap(image.view(), mask.view(), h, w, border, map);
+    *image = img;
+    *mask = m;
+}
+
+/// The centre `(cy, cx)` of an `h x w` tile, in the pixel units of [`remap`].
+pub(crate) fn centre(h: usize, w: usize) -> (f32, f32) {
+    ((h as f32 - 1.0) * 0.5, (w as f32 - 1.0) * 0.5)
+}
+
+/// A random shift `(dy, dx)` of up to `limit` of the tile's height / width
+/// (albumentations' `shift_limit`); `dx` is drawn first.
+pub(crate) fn random_shift(rng: &mut dyn RngCore, limit: f32, h: usize, w: usize) -> (f32, f32) {
+    let dx = symmetric(rng, limit) * w as f32;
+    let dy = symmetric(rng, limit) * h as f32;
+    (dy, dx)
 }
 
 #[cfg(test)]

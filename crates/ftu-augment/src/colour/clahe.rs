@@ -5,7 +5,7 @@ use rand::RngCore;
 use serde::Deserialize;
 
 use crate::error::{AugmentError, Result};
-use crate::transform::{Transform, check_pair, check_range, standardise, uniform};
+use crate::transform::{Transform, check_pair, check_range, round_u8, standardise, uniform};
 
 /// CLAHE (Zuiderveld 1994, as OpenCV's) on the BT.601 luma of the tile, with
 /// the clip limit drawn from `clip_limit`. Albumentations equalises L* of
@@ -132,7 +132,7 @@ impl Transform for Clahe {
                 let delta = top + (bot - top) * wy - v as f32;
                 let p = &mut data[(y * w + x) * 3..][..3];
                 for c in p.iter_mut() {
-                    *c = (*c as f32 + delta + 0.5).clamp(0.0, 255.0) as u8;
+                    *c = round_u8(*c as f32 + delta);
                 }
             }
         }

@@ -4,8 +4,9 @@ use ndarray::{Array2, Array3};
 use rand::RngCore;
 use serde::Deserialize;
 
+use super::map_rgb;
 use crate::error::Result;
-use crate::transform::{Transform, check_in, check_pair, standardise, symmetric};
+use crate::transform::{Transform, check_in, check_pair, round_u8, symmetric};
 
 /// Shifts hue (degrees, wrapping), saturation and value (both in 0..255
 /// units, clamped), like albumentations' `HueSaturationValue`. Note the hue
@@ -123,13 +124,8 @@ impl Transform for HueSaturationValue {
         let dh = symmetric(rng, self.hue_shift_limit);
         let ds = symmetric(rng, self.sat_shift_limit);
         let dv = symmetric(rng, self.val_shift_limit);
-        standardise(image);
-        for px in image
-            .as_slice_mut()
-            .expect("standard layout")
-            .chunks_exact_mut(3)
-        {
-            let (h, s, v) = rgb_to_hsv(px[0], px[1], px[2]);
+        map_rgb(image, |[r, g, b]| {
+            let (h, s, v) = rgb_to_hsv(r, g, b);
             // h + dh lies in (-180, 540): one wrap either way suffices.
             let h = h + dh;
             let h = if h >= 360.0 {
@@ -142,10 +138,8 @@ impl Transform for HueSaturationValue {
             let s = (s + ds).clamp(0.0, 255.0);
             let v = (v + dv).clamp(0.0, 255.0);
             let (r, g, b) = hsv_to_rgb(h, s, v);
-            px[0] = (r + 0.5).clamp(0.0, 255.0) as u8;
-            px[1] = (g + 0.5).clamp(0.0, 255.0) as u8;
-            px[2] = (b + 0.5).clamp(0.0, 255.0) as u8;
-        }
+            [round_u8(r), round_u8(g), round_u8(b)]
+        });
         Ok(())
     }
 }

@@ -5,8 +5,9 @@ use ndarray::{Array2, Array3};
 use rand::RngCore;
 use serde::Deserialize;
 
+use super::map_rgb;
 use crate::error::Result;
-use crate::transform::{Transform, check_in, check_pair, standardise, symmetric};
+use crate::transform::{Transform, check_in, check_pair, symmetric};
 
 /// Optical-density vectors of haematoxylin and eosin (Ruifrok & Johnston).
 const HAEMATOXYLIN: [f32; 3] = [0.650, 0.704, 0.286];
@@ -95,22 +96,13 @@ impl Transform for StainJitter {
         }
         let t_vec: [f32; 3] = std::array::from_fn(|j| (0..3).map(|k| b[k] * m[k][j]).sum());
         let od_of: [f32; 256] = std::array::from_fn(|v| -((v as f32 + 1.0) / 256.0).ln());
-        standardise(image);
-        for px in image
-            .as_slice_mut()
-            .expect("standard layout")
-            .chunks_exact_mut(3)
-        {
-            let od = [
-                od_of[px[0] as usize],
-                od_of[px[1] as usize],
-                od_of[px[2] as usize],
-            ];
-            for (j, out) in px.iter_mut().enumerate() {
+        map_rgb(image, |px| {
+            let od = px.map(|v| od_of[v as usize]);
+            std::array::from_fn(|j| {
                 let d = od[0] * t_mat[0][j] + od[1] * t_mat[1][j] + od[2] * t_mat[2][j] + t_vec[j];
-                *out = (256.0 * (-d).exp() - 0.5).clamp(0.0, 255.0) as u8;
-            }
-        }
+                (256.0 * (-d).exp() - 0.5).clamp(0.0, 255.0) as u8
+            })
+        });
         Ok(())
     }
 }

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use crate::border::Border;
 use crate::error::Result;
 use crate::transform::{Transform, check_in, check_pair, symmetric};
-use crate::warp::remap;
+use crate::warp::{centre, random_shift, warp_in_place};
 
 /// Random shift, scale and rotation, as albumentations' `ShiftScaleRotate`:
 /// angle in `±rotate_limit` degrees, scale in `1 ± scale_limit`, shift in
@@ -57,21 +57,17 @@ impl Transform for ShiftScaleRotate {
         let (h, w) = check_pair(self.name(), image, mask)?;
         let angle = symmetric(rng, self.rotate_limit).to_radians();
         let scale = 1.0 + symmetric(rng, self.scale_limit);
-        let dx = symmetric(rng, self.shift_limit) * w as f32;
-        let dy = symmetric(rng, self.shift_limit) * h as f32;
-        let cx = (w as f32 - 1.0) * 0.5;
-        let cy = (h as f32 - 1.0) * 0.5;
+        let (dy, dx) = random_shift(rng, self.shift_limit, h, w);
+        let (cy, cx) = centre(h, w);
         // Inverse map of dst = s R (src - c) + c + d: src = R^-1 (dst - c - d) / s + c.
         // The angle is symmetric about zero, so the rotation's sense is immaterial.
         let (sin, cos) = angle.sin_cos();
         let (a, b) = (cos / scale, sin / scale);
-        let (img, m) = remap(image.view(), mask.view(), h, w, self.border, |y, x| {
+        warp_in_place(image, mask, self.border, |y, x| {
             let u = x as f32 - cx - dx;
             let v = y as f32 - cy - dy;
             (cy - b * u + a * v, cx + a * u + b * v)
         });
-        *image = img;
-        *mask = m;
         Ok(())
     }
 }

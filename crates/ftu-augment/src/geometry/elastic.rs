@@ -8,7 +8,7 @@ use crate::border::Border;
 use crate::error::Result;
 use crate::filter::{blur_plane, gaussian_kernel};
 use crate::transform::{Transform, check_in, check_pair, symmetric};
-use crate::warp::remap;
+use crate::warp::warp_in_place;
 
 /// Elastic deformation: every pixel moves by a smooth random field with
 /// root-mean-square displacement `alpha` pixels and correlation length `sigma`
@@ -75,7 +75,7 @@ impl Transform for ElasticTransform {
         };
         let fy = field(rng);
         let fx = field(rng);
-        let (img, m) = remap(image.view(), mask.view(), h, w, self.border, |y, x| {
+        warp_in_place(image, mask, self.border, |y, x| {
             let gy = y as f32 * inv;
             let gx = x as f32 * inv;
             let (iy, ix) = (gy as usize, gx as usize);
@@ -88,8 +88,6 @@ impl Transform for ElasticTransform {
             };
             (y as f32 + lerp(&fy), x as f32 + lerp(&fx))
         });
-        *image = img;
-        *mask = m;
         Ok(())
     }
 }

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use crate::border::Border;
 use crate::error::{AugmentError, Result};
 use crate::transform::{Transform, check_in, check_pair, symmetric};
-use crate::warp::remap;
+use crate::warp::warp_in_place;
 
 /// Grid distortion, as albumentations' `GridDistortion`: each axis is split
 /// into `num_steps` equal cells and each cell's source width is scaled by
@@ -83,11 +83,7 @@ impl Transform for GridDistortion {
         let (h, w) = check_pair(self.name(), image, mask)?;
         let mx = axis_map(w, self.num_steps, self.distort_limit, rng);
         let my = axis_map(h, self.num_steps, self.distort_limit, rng);
-        let (img, m) = remap(image.view(), mask.view(), h, w, self.border, |y, x| {
-            (my[y], mx[x])
-        });
-        *image = img;
-        *mask = m;
+        warp_in_place(image, mask, self.border, |y, x| (my[y], mx[x]));
         Ok(())
     }
 }

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use crate::border::Border;
 use crate::error::Result;
 use crate::transform::{Transform, check_in, check_pair, symmetric};
-use crate::warp::remap;
+use crate::warp::{centre, random_shift, warp_in_place};
 
 /// Radial lens distortion like albumentations' `OpticalDistortion`: a pixel at
 /// normalised radius `r` (1 at the middle of each edge) samples from radius
@@ -52,17 +52,16 @@ impl Transform for OpticalDistortion {
     ) -> Result<()> {
         let (h, w) = check_pair(self.name(), image, mask)?;
         let k = symmetric(rng, self.distort_limit);
-        let cx = (w as f32 - 1.0) * 0.5 + symmetric(rng, self.shift_limit) * w as f32;
-        let cy = (h as f32 - 1.0) * 0.5 + symmetric(rng, self.shift_limit) * h as f32;
+        let (dy, dx) = random_shift(rng, self.shift_limit, h, w);
+        let (cy, cx) = centre(h, w);
+        let (cy, cx) = (cy + dy, cx + dx);
         let (hx, hy) = (w as f32 * 0.5, h as f32 * 0.5);
-        let (img, m) = remap(image.view(), mask.view(), h, w, self.border, |y, x| {
+        warp_in_place(image, mask, self.border, |y, x| {
             let u = (x as f32 - cx) / hx;
             let v = (y as f32 - cy) / hy;
             let f = 1.0 + k * (u * u + v * v);
             (cy + v * f * hy, cx + u * f * hx)
         });
-        *image = img;
-        *mask = m;
         Ok(())
     }
 }

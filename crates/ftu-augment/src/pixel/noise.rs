@@ -6,7 +6,7 @@ use rand_distr::{Distribution, StandardNormal};
 use serde::Deserialize;
 
 use crate::error::Result;
-use crate::transform::{Transform, check_pair, check_range, uniform};
+use crate::transform::{Transform, check_pair, check_range, round_u8, uniform};
 
 /// Adds zero-mean Gaussian noise whose standard deviation is drawn from
 /// `std_limit` (0..255 units); independent per channel unless
@@ -47,7 +47,7 @@ impl Transform for GaussNoise {
     ) -> Result<()> {
         check_pair(self.name(), image, mask)?;
         let std = uniform(rng, self.std_limit);
-        let add = |v: u8, n: f32| (v as f32 + n * std + 0.5).clamp(0.0, 255.0) as u8;
+        let add = |v: u8, n: f32| round_u8(v as f32 + n * std);
         if self.per_channel {
             for v in image.iter_mut() {
                 let n: f32 = StandardNormal.sample(rng);
