@@ -6,7 +6,6 @@
 //! `RAYON_NUM_THREADS=1 cargo run --release -p ftu-crf --example cpu_time -- 1024 3`
 
 use ftu_crf::{BinaryCrfParams, refine_foreground};
-use ndarray::{Array2, Array3};
 
 // As in the bench and the xtask binary.
 #[global_allocator]
@@ -23,29 +22,9 @@ fn cpu() -> f64 {
 }
 
 /// The scene of `benches/crf.rs` and `scripts/crf_reference.py`.
-fn scene(size: usize) -> (Array3<u8>, Array2<f32>) {
-    let noise = |y: usize, x: usize| (x * 37 + y * 91 + (x * y) % 17) % 32;
-    let inside = |y: usize, x: usize| {
-        let (cx, cy) = ((x / 128) * 128 + 64, (y / 128) * 128 + 64);
-        let r = 40 + ((x / 128) * 7 + (y / 128) * 13) % 20;
-        let (dx, dy) = (x as i64 - cx as i64, y as i64 - cy as i64);
-        dx * dx + dy * dy < (r * r) as i64
-    };
-    let image = Array3::from_shape_fn((size, size, 3), |(y, x, c)| {
-        let n = noise(y, x);
-        let rgb = if inside(y, x) {
-            [190 - n, 70 + n, 130]
-        } else {
-            [220 + n / 4, 200 - n, 215]
-        };
-        rgb[c] as u8
-    });
-    let prob = Array2::from_shape_fn((size, size), |(y, x)| {
-        let base = if inside(y, x) { 180 } else { 70 };
-        (base + (noise(y, x) * 5) % 61 - 30) as f32 / 255.0
-    });
-    (image, prob)
-}
+#[path = "../benches/scene/mod.rs"]
+mod scene;
+use scene::scene;
 
 fn main() {
     let arg = |i: usize, default: usize| {
