@@ -37,24 +37,12 @@ pub fn write_atomic(
     path: &Path,
     write: impl FnOnce(&mut std::io::BufWriter<&std::fs::File>) -> std::io::Result<()>,
 ) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
     let ctx = || format!("{}: cannot write", path.display());
-    let tmp = tempfile::NamedTempFile::new_in(dir).with_context(ctx)?;
+    let file = ftu_outfile::AtomicFile::create(path).with_context(ctx)?;
     {
-        let mut out = std::io::BufWriter::new(tmp.as_file());
+        let mut out = std::io::BufWriter::new(file.file());
         write(&mut out).with_context(ctx)?;
         out.flush().with_context(ctx)?;
     }
-    // Temp files are created 0600; a finished output is readable like any other.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::Permissions::from_mode(0o644);
-        tmp.as_file().set_permissions(mode).with_context(ctx)?;
-    }
-    tmp.persist(path).map_err(|e| e.error).with_context(ctx)?;
-    Ok(())
+    file.commit().with_context(ctx)
 }

@@ -170,11 +170,13 @@ impl SegmentationModel {
     pub fn save_safetensors(&self, path: impl AsRef<Path>) -> Result<(), ModelError> {
         let path = path.as_ref();
         let tensors = self.state_dict()?;
-        let file_name = path
-            .file_name()
-            .ok_or_else(|| file_error(path, "not a file path"))?;
-        let tmp = path.with_file_name(format!(".{}.tmp", file_name.to_string_lossy()));
-        candle_core::safetensors::save(&tensors, &tmp).map_err(|e| file_error(&tmp, e))?;
-        std::fs::rename(&tmp, path).map_err(|e| file_error(path, e))
+        if path.file_name().is_none() {
+            return Err(file_error(path, "not a file path"));
+        }
+        let out = ftu_outfile::AtomicFile::create(path).map_err(|e| file_error(path, e))?;
+        // candle writes by name: it reopens (truncates) the temporary file.
+        candle_core::safetensors::save(&tensors, out.temp_path())
+            .map_err(|e| file_error(path, e))?;
+        out.commit().map_err(|e| file_error(path, e))
     }
 }

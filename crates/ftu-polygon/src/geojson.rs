@@ -182,28 +182,11 @@ pub fn write_geojson(
         path: path.to_owned(),
         error,
     };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-    tmp.write_all(to_geojson(annotations).as_bytes())
+    let out = ftu_outfile::AtomicFile::create(path).map_err(io)?;
+    out.file()
+        .write_all(to_geojson(annotations).as_bytes())
         .map_err(io)?;
-    // Temp files are created 0600; a finished output is readable like any other.
-    make_readable(tmp.as_file()).map_err(io)?;
-    tmp.persist(path).map_err(|e| io(e.error))?;
-    Ok(())
-}
-
-fn make_readable(file: &std::fs::File) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(std::fs::Permissions::from_mode(0o644))?;
-    }
-    #[cfg(not(unix))]
-    let _ = file;
-    Ok(())
+    out.commit().map_err(io)
 }
 
 #[cfg(test)]

@@ -61,13 +61,9 @@ pub fn write_encodings(
         path: path.to_owned(),
         error,
     };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+    let out = ftu_outfile::AtomicFile::create(path).map_err(io)?;
     {
-        let mut writer = ::csv::Writer::from_writer(tmp.as_file());
+        let mut writer = ::csv::Writer::from_writer(out.file());
         let csv_err = |e: ::csv::Error| io(std::io::Error::other(e));
         writer.write_record(["id", value_column]).map_err(csv_err)?;
         for (id, rle) in rows {
@@ -75,21 +71,7 @@ pub fn write_encodings(
         }
         writer.flush().map_err(io)?;
     }
-    // Temp files are created 0600; a finished output is readable like any other.
-    make_readable(tmp.as_file()).map_err(io)?;
-    tmp.persist(path).map_err(|e| io(e.error))?;
-    Ok(())
-}
-
-fn make_readable(file: &std::fs::File) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(std::fs::Permissions::from_mode(0o644))?;
-    }
-    #[cfg(not(unix))]
-    let _ = file;
-    Ok(())
+    out.commit().map_err(io)
 }
 
 #[cfg(test)]

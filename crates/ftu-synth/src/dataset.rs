@@ -1,6 +1,6 @@
 //! A whole data set in the HuBMAP competition layout.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ftu_polygon::{Annotation, write_geojson};
 use ftu_rle::BandEncoder;
@@ -250,33 +250,14 @@ fn write_info(path: &Path, rows: &[Vec<String>]) -> Result<(), SynthError> {
         path: path.to_owned(),
         error,
     };
-    let dir: PathBuf = path
-        .parent()
-        .map(Path::to_owned)
-        .unwrap_or_else(|| PathBuf::from("."));
-    let tmp = tempfile::NamedTempFile::new_in(&dir).map_err(io)?;
+    let out = ftu_outfile::AtomicFile::create(path).map_err(io)?;
     {
-        let mut w = csv::Writer::from_writer(tmp.as_file());
+        let mut w = csv::Writer::from_writer(out.file());
         w.write_record(DATASET_INFO_COLUMNS).map_err(csv_err)?;
         for row in rows {
             w.write_record(row).map_err(csv_err)?;
         }
         w.flush().map_err(io)?;
     }
-    make_readable(tmp.as_file()).map_err(io)?;
-    tmp.persist(path).map_err(|e| io(e.error))?;
-    Ok(())
-}
-
-/// Temporary files are created owner-only (0600); a finished output is an
-/// ordinary file, readable by all (0644), like one made by `File::create`.
-pub(crate) fn make_readable(file: &std::fs::File) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(std::fs::Permissions::from_mode(0o644))?;
-    }
-    #[cfg(not(unix))]
-    let _ = file;
-    Ok(())
+    out.commit().map_err(io)
 }

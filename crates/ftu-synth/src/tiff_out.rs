@@ -50,22 +50,14 @@ pub fn write_tiff(
         path: path.to_owned(),
         error,
     };
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = tempfile::Builder::new()
-        .prefix(".ftu-synth-")
-        .suffix(".tiff.tmp")
-        .tempfile_in(dir)
-        .map_err(io)?;
+    let out = ftu_outfile::AtomicFile::create(path).map_err(io)?;
     let tif = |error| SynthError::Tiff {
         path: path.to_owned(),
         error,
     };
 
     {
-        let mut writer = BufWriter::with_capacity(1 << 20, tmp.as_file());
+        let mut writer = BufWriter::with_capacity(1 << 20, out.file());
         let mut encoder = TiffEncoder::new_big(&mut writer).map_err(tif)?;
         let mut ifd = encoder.image_directory().map_err(tif)?;
         let (across, down) = (w.div_ceil(TILE), h.div_ceil(TILE));
@@ -109,10 +101,8 @@ pub fn write_tiff(
         ifd.finish().map_err(tif)?;
         writer.flush().map_err(io)?;
     }
-    tmp.as_file().sync_all().map_err(io)?;
-    crate::dataset::make_readable(tmp.as_file()).map_err(io)?;
-    tmp.persist(path).map_err(|e| io(e.error))?;
-    Ok(())
+    out.file().sync_all().map_err(io)?;
+    out.commit().map_err(io)
 }
 
 /// Renders one full 512 x 512 tile (edge tiles padded with black, as TIFF

@@ -16,21 +16,6 @@ fn png_err(path: &Path) -> impl FnOnce(image::ImageError) -> TilingError + '_ {
     }
 }
 
-fn persist_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = tempfile::Builder::new()
-        .suffix(".png")
-        .tempfile_in(dir)
-        .map_err(|e| TilingError::io(dir, e))?;
-    write(tmp.path())?;
-    tmp.persist(path)
-        .map_err(|e| TilingError::io(path, e.error))?;
-    Ok(())
-}
-
 /// Encodes 8-bit pixels as PNG with fast compression (like OpenCV's default
 /// level 1: tiles are written once and read many times, size matters less).
 fn encode(
@@ -40,14 +25,15 @@ fn encode(
     h: usize,
     color: image::ExtendedColorType,
 ) -> Result<()> {
-    persist_atomically(path, |tmp| {
-        let file = std::fs::File::create(tmp).map_err(|e| TilingError::io(tmp, e))?;
-        let mut out = std::io::BufWriter::new(file);
+    let file = ftu_outfile::AtomicFile::create(path).map_err(|e| TilingError::io(path, e))?;
+    {
+        let mut out = std::io::BufWriter::new(file.file());
         PngEncoder::new_with_quality(&mut out, CompressionType::Fast, FilterType::Adaptive)
             .write_image(raw, w as u32, h as u32, color)
             .map_err(png_err(path))?;
-        std::io::Write::flush(&mut out).map_err(|e| TilingError::io(tmp, e))
-    })
+        std::io::Write::flush(&mut out).map_err(|e| TilingError::io(path, e))?;
+    }
+    file.commit().map_err(|e| TilingError::io(path, e))
 }
 
 /// Writes an HWC RGB image as PNG, atomically.

@@ -595,13 +595,9 @@ pub fn assign_folds(rows: &mut [ManifestRow], folds: &FoldConfig) {
 
 /// Writes `manifest.csv` atomically.
 pub fn write_manifest(path: &Path, rows: &[ManifestRow]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| TilingError::io(dir, e))?;
+    let tmp = ftu_outfile::AtomicFile::create(path).map_err(|e| TilingError::io(path, e))?;
     {
-        let mut w = csv::Writer::from_writer(tmp.as_file());
+        let mut w = csv::Writer::from_writer(tmp.file());
         for r in rows {
             w.serialize(r).map_err(|e| TilingError::Label {
                 path: path.to_owned(),
@@ -610,9 +606,7 @@ pub fn write_manifest(path: &Path, rows: &[ManifestRow]) -> Result<()> {
         }
         w.flush().map_err(|e| TilingError::io(path, e))?;
     }
-    tmp.persist(path)
-        .map_err(|e| TilingError::io(path, e.error))?;
-    Ok(())
+    tmp.commit().map_err(|e| TilingError::io(path, e))
 }
 
 /// Reads a `manifest.csv` written by [`write_manifest`].

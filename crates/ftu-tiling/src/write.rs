@@ -111,13 +111,9 @@ pub fn write_tiff(
     {
         return Err(TilingError::Invalid("write_tiff: zero chunk size".into()));
     }
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| TilingError::io(dir, e))?;
+    let tmp = ftu_outfile::AtomicFile::create(path).map_err(|e| TilingError::io(path, e))?;
     let mut writer = BufWriter::new(
-        tmp.as_file()
+        tmp.file()
             .try_clone()
             .map_err(|e| TilingError::io(path, e))?,
     );
@@ -133,9 +129,7 @@ pub fn write_tiff(
     })?;
     writer.flush().map_err(|e| TilingError::io(path, e))?;
     drop(writer);
-    tmp.persist(path)
-        .map_err(|e| TilingError::io(path, e.error))?;
-    Ok(())
+    tmp.commit().map_err(|e| TilingError::io(path, e))
 }
 
 /// The pages to write: each a list of planes, each plane a list of channels
