@@ -27,6 +27,14 @@ pub enum ModelError {
     },
     #[error("input must be NCHW with 3 channels, got shape {0:?}")]
     InputShape(Vec<usize>),
+    #[error("tile {index} holds {got} bytes, expected {expected} (RGB, {height} x {width})")]
+    TileLength {
+        index: usize,
+        got: usize,
+        expected: usize,
+        height: usize,
+        width: usize,
+    },
     #[error("{path}: weights do not match the model:{}", list_problems(.missing, .unexpected, .mismatched))]
     WeightsMismatch {
         path: PathBuf,

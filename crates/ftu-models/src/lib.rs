@@ -33,7 +33,8 @@
 //! ```
 //!
 //! Layout: [`config`] (what to build), [`encoder::efficientnet`],
-//! [`decoder`] (`unet`, `fpn`, `linknet`), [`head`], `weights` (safetensors
+//! [`decoder`] (`unet`, `fpn`, `linknet`), [`head`], [`input`] (ImageNet
+//! normalisation of RGB tiles into a batch), `weights` (safetensors
 //! I/O, methods on [`SegmentationModel`]); `layers` and `ops` hold the
 //! PyTorch-equivalent building blocks.
 
@@ -42,6 +43,7 @@ pub mod decoder;
 pub mod encoder;
 pub mod error;
 pub mod head;
+pub mod input;
 mod layers;
 pub mod model;
 mod ops;

@@ -194,6 +194,18 @@ impl SegmentationModel {
             })
     }
 
+    /// How many forward passes this model has run: with the seed it fixes
+    /// the dropout and drop-connect masks of the next pass. A trainer saves
+    /// it in its checkpoint so a resumed run draws the same masks.
+    pub fn forward_calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    /// Restores the count [`forward_calls`](Self::forward_calls) returned.
+    pub fn set_forward_calls(&self, calls: u64) {
+        self.calls.store(calls, Ordering::Relaxed);
+    }
+
     /// Number of trainable scalars.
     pub fn parameter_count(&self) -> usize {
         self.trainable_vars().iter().map(|v| v.elem_count()).sum()
