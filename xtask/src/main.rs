@@ -43,6 +43,8 @@ enum Command {
     Preprocess(cmd::preprocess::PreprocessArgs),
     /// Refine a foreground probability PNG with the dense CRF into a 0/255 mask.
     Crf(cmd::crf::CrfArgs),
+    /// k-fold training from a tile dataset: fold<k>/ run dirs and cv.json.
+    Train(cmd::train::TrainArgs),
 }
 
 fn main() {
@@ -56,6 +58,7 @@ fn main() {
         Command::Slide(c) => cmd::slide::run(c),
         Command::Preprocess(a) => cmd::preprocess::run(a),
         Command::Crf(a) => cmd::crf::run(a),
+        Command::Train(a) => cmd::train::run(a),
     };
     if let Err(err) = result {
         // One line on stderr naming the file and the problem; scripts read it.

@@ -1,9 +1,47 @@
-//! Segmentation losses on logits: binary cross-entropy plus soft Dice, the
-//! recipe's training objective.
+//! Segmentation losses on logits: binary cross-entropy, soft Dice, their
+//! weighted sum (the recipe's objective), the Lovász hinge and the focal
+//! loss; [`Loss`] picks one from a [`LossConfig`]. All are differentiable
+//! with respect to the logits (checked against finite differences).
 
-use candle_core::{D, Tensor};
+use candle_core::{D, DType, Tensor};
 
+use crate::config::{LossConfig, LossKind};
 use crate::error::TrainError;
+
+/// The loss a [`LossConfig`] describes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Loss(pub LossConfig);
+
+impl Loss {
+    /// The scalar loss of `logits` against `target` (both `(N, C, H, W)`).
+    pub fn forward(&self, logits: &Tensor, target: &Tensor) -> Result<Tensor, TrainError> {
+        check_shapes(logits, target)?;
+        let target = target.to_dtype(logits.dtype())?;
+        let c = &self.0;
+        Ok(match c.kind {
+            LossKind::Bce => bce_with_logits(logits, &target)?,
+            LossKind::Dice => soft_dice_loss(logits, &target, c.smooth)?,
+            LossKind::BceDice => BceDiceLoss {
+                bce_weight: c.bce_weight,
+                dice_weight: c.dice_weight,
+                smooth: c.smooth,
+            }
+            .forward(logits, &target)?,
+            LossKind::Lovasz => lovasz_hinge(logits, &target)?,
+            LossKind::Focal => focal_loss(logits, &target, c.focal_gamma, c.focal_alpha)?,
+        })
+    }
+}
+
+fn check_shapes(logits: &Tensor, target: &Tensor) -> Result<(), TrainError> {
+    if logits.dims() != target.dims() || logits.rank() != 4 {
+        return Err(TrainError::Shape {
+            logits: logits.dims().to_vec(),
+            target: target.dims().to_vec(),
+        });
+    }
+    Ok(())
+}
 
 /// `bce_weight * BCEWithLogits + dice_weight * (1 - soft Dice)`.
 ///
@@ -32,12 +70,7 @@ impl BceDiceLoss {
     /// The scalar loss of `logits` against `target` (both `(N, C, H, W)`,
     /// target in `[0, 1]`); differentiable with respect to `logits`.
     pub fn forward(&self, logits: &Tensor, target: &Tensor) -> Result<Tensor, TrainError> {
-        if logits.dims() != target.dims() || logits.rank() != 4 {
-            return Err(TrainError::Shape {
-                logits: logits.dims().to_vec(),
-                target: target.dims().to_vec(),
-            });
-        }
+        check_shapes(logits, target)?;
         let target = target.to_dtype(logits.dtype())?;
         let bce = bce_with_logits(logits, &target)?;
         let dice = soft_dice_loss(logits, &target, self.smooth)?;
@@ -47,10 +80,63 @@ impl BceDiceLoss {
 
 /// Mean of `max(x, 0) - x t + log(1 + exp(-|x|))`: stable for any logit.
 pub fn bce_with_logits(logits: &Tensor, target: &Tensor) -> candle_core::Result<Tensor> {
+    bce_elementwise(logits, target)?.mean_all()
+}
+
+/// Per-element BCE with logits (PyTorch's `reduction="none"`).
+fn bce_elementwise(logits: &Tensor, target: &Tensor) -> candle_core::Result<Tensor> {
     let softplus = logits.abs()?.neg()?.exp()?.affine(1.0, 1.0)?.log()?;
-    (logits.relu()? - (logits * target)?)?
-        .add(&softplus)?
-        .mean_all()
+    (logits.relu()? - (logits * target)?)?.add(&softplus)
+}
+
+/// Focal loss, mean over elements, as smp's `focal_loss_with_logits`:
+/// `(1 - p_t)^γ · BCE`, weighted `α` on positives and `1 - α` on negatives.
+pub fn focal_loss(
+    logits: &Tensor,
+    target: &Tensor,
+    gamma: f64,
+    alpha: f64,
+) -> candle_core::Result<Tensor> {
+    let logpt = bce_elementwise(logits, target)?;
+    let pt = logpt.neg()?.exp()?;
+    let focal = pt.neg()?.affine(1.0, 1.0)?.relu()?.powf(gamma)?;
+    let weight = target.affine(2.0 * alpha - 1.0, 1.0 - alpha)?;
+    (focal * logpt)?.mul(&weight)?.mean_all()
+}
+
+/// Binary Lovász hinge over the whole batch (smp's `LovaszLoss("binary")`,
+/// `per_image=False`): errors `1 - x (2t - 1)` sorted in decreasing order,
+/// `relu`'d and dotted with the gradient of the Lovász extension of the
+/// Jaccard loss at that order. The order and the weights are constants;
+/// the gradient flows through the errors.
+pub fn lovasz_hinge(logits: &Tensor, target: &Tensor) -> candle_core::Result<Tensor> {
+    let x = logits.flatten_all()?;
+    let t = target.flatten_all()?;
+    let signs = t.affine(2.0, -1.0)?;
+    let errors = (&x * &signs)?.neg()?.affine(1.0, 1.0)?;
+    let host: Vec<f64> = errors.to_dtype(DType::F64)?.to_vec1()?;
+    let labels: Vec<f64> = t.to_dtype(DType::F64)?.to_vec1()?;
+    let mut order: Vec<u32> = (0..host.len() as u32).collect();
+    order.sort_by(|&a, &b| host[b as usize].total_cmp(&host[a as usize]));
+    let gts: f64 = labels.iter().sum();
+    let mut weights = Vec::with_capacity(order.len());
+    let (mut cum_pos, mut cum_neg, mut previous) = (0f64, 0f64, 0f64);
+    for &i in &order {
+        let g = labels[i as usize];
+        cum_pos += g;
+        cum_neg += 1.0 - g;
+        let jaccard = 1.0 - (gts - cum_pos) / (gts + cum_neg);
+        weights.push(jaccard - previous);
+        previous = jaccard;
+    }
+    let device = logits.device();
+    let index = Tensor::from_vec(order, host.len(), device)?;
+    let weights = Tensor::from_vec(weights, host.len(), device)?.to_dtype(logits.dtype())?;
+    errors
+        .index_select(&index, 0)?
+        .relu()?
+        .mul(&weights)?
+        .sum_all()
 }
 
 /// `1 - (2 Σ p t + s) / (Σ p + Σ t + s)` per class over batch and pixels, averaged over classes.
@@ -152,6 +238,95 @@ mod tests {
                 g[i]
             );
         }
+    }
+
+    /// Central differences of `f` at `x0` against candle's autodiff.
+    fn check_gradient(x0: &Tensor, f: &dyn Fn(&Tensor) -> Tensor, tol: f64) {
+        let x = Var::from_tensor(x0).unwrap();
+        let grads = f(x.as_tensor()).backward().unwrap();
+        let g = grads.get(x.as_tensor()).unwrap().flatten_all().unwrap();
+        let g = g.to_vec1::<f64>().unwrap();
+        let base = x0.flatten_all().unwrap().to_vec1::<f64>().unwrap();
+        let eval = |v: Vec<f64>| {
+            let t = Tensor::from_vec(v, x0.dims(), &Device::Cpu).unwrap();
+            f(&t).to_scalar::<f64>().unwrap()
+        };
+        let eps = 1e-6;
+        for i in 0..base.len() {
+            let (mut plus, mut minus) = (base.clone(), base.clone());
+            plus[i] += eps;
+            minus[i] -= eps;
+            let fd = (eval(plus) - eval(minus)) / (2.0 * eps);
+            assert!(
+                (fd - g[i]).abs() < tol,
+                "element {i}: fd {fd} vs autodiff {}",
+                g[i]
+            );
+        }
+    }
+
+    #[test]
+    fn every_loss_kind_matches_finite_differences() {
+        let x0 = wave((2, 1, 3, 4), 0.91, 2.0);
+        let target = wave((2, 1, 3, 4), 0.37, 1.0)
+            .ge(0.0)
+            .unwrap()
+            .to_dtype(DType::F64)
+            .unwrap();
+        for kind in [
+            LossKind::Bce,
+            LossKind::Dice,
+            LossKind::BceDice,
+            LossKind::Lovasz,
+            LossKind::Focal,
+        ] {
+            let loss = Loss(LossConfig {
+                kind,
+                bce_weight: 0.6,
+                dice_weight: 1.4,
+                focal_gamma: 2.0,
+                focal_alpha: 0.3,
+                smooth: 0.5,
+            });
+            check_gradient(&x0, &|x| loss.forward(x, &target).unwrap(), 1e-7);
+        }
+    }
+
+    #[test]
+    fn lovasz_and_focal_match_closed_forms() {
+        // One positive pixel with logit 2 and one negative with logit -1:
+        // errors 1 - 2 = -1 and 1 - 1 = 0, relu'd to zero: a perfect margin.
+        let x = Tensor::new(&[2f64, -1.0], &Device::Cpu)
+            .unwrap()
+            .reshape((1, 1, 1, 2))
+            .unwrap();
+        let t = Tensor::new(&[1f64, 0.0], &Device::Cpu)
+            .unwrap()
+            .reshape((1, 1, 1, 2))
+            .unwrap();
+        assert_eq!(
+            lovasz_hinge(&x, &t).unwrap().to_scalar::<f64>().unwrap(),
+            0.0
+        );
+        // Both wrong by margin: logits -1 (positive) and 1 (negative): errors 2, 2.
+        // Sorted (ties keep order): gt [1, 0]; jaccard 1 - (1-1)/(1+0) = 1, then
+        // 1 - 0/(1+1) = 1; weights [1, 0]: loss = 2.
+        let x = Tensor::new(&[-1f64, 1.0], &Device::Cpu)
+            .unwrap()
+            .reshape((1, 1, 1, 2))
+            .unwrap();
+        assert_eq!(
+            lovasz_hinge(&x, &t).unwrap().to_scalar::<f64>().unwrap(),
+            2.0
+        );
+        // Focal at logit 0: p_t = 1/2, BCE = ln 2: mean of alpha and 1 - alpha weights.
+        let z = Tensor::zeros((1, 1, 1, 2), DType::F64, &Device::Cpu).unwrap();
+        let f = focal_loss(&z, &t, 2.0, 0.25)
+            .unwrap()
+            .to_scalar::<f64>()
+            .unwrap();
+        let want = 0.25 * 2f64.ln() * (0.25 + 0.75) / 2.0;
+        assert!((f - want).abs() < 1e-12, "{f} vs {want}");
     }
 
     #[test]

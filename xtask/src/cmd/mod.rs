@@ -8,3 +8,4 @@ pub mod preprocess;
 pub mod rle;
 pub mod slide;
 pub mod synth;
+pub mod train;
