@@ -43,6 +43,10 @@ enum Command {
     Preprocess(cmd::preprocess::PreprocessArgs),
     /// Refine a foreground probability PNG with the dense CRF into a 0/255 mask.
     Crf(cmd::crf::CrfArgs),
+    /// Predict slides with an ensemble x TTA: submission.csv, overlays, GeoJSON.
+    Infer(cmd::infer::InferArgs),
+    /// The recipe's inference ablation table on slides with known truth.
+    Ablation(cmd::ablation::AblationArgs),
 }
 
 fn main() {
@@ -56,6 +60,8 @@ fn main() {
         Command::Slide(c) => cmd::slide::run(c),
         Command::Preprocess(a) => cmd::preprocess::run(a),
         Command::Crf(a) => cmd::crf::run(a),
+        Command::Infer(a) => cmd::infer::run(a),
+        Command::Ablation(a) => cmd::ablation::run(a),
     };
     if let Err(err) = result {
         // One line on stderr naming the file and the problem; scripts read it.
