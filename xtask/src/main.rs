@@ -45,6 +45,10 @@ enum Command {
     Crf(cmd::crf::CrfArgs),
     /// k-fold training from a tile dataset: fold<k>/ run dirs and cv.json.
     Train(cmd::train::TrainArgs),
+    /// Predict slides with an ensemble x TTA: submission.csv, overlays, GeoJSON.
+    Infer(cmd::infer::InferArgs),
+    /// The recipe's inference ablation table on slides with known truth.
+    Ablation(cmd::ablation::AblationArgs),
 }
 
 fn main() {
@@ -59,6 +63,8 @@ fn main() {
         Command::Preprocess(a) => cmd::preprocess::run(a),
         Command::Crf(a) => cmd::crf::run(a),
         Command::Train(a) => cmd::train::run(a),
+        Command::Infer(a) => cmd::infer::run(a),
+        Command::Ablation(a) => cmd::ablation::run(a),
     };
     if let Err(err) = result {
         // One line on stderr naming the file and the problem; scripts read it.
