@@ -4,6 +4,7 @@
 //! crates. Each command lives in its own module under `cmd/`.
 
 mod cmd;
+mod experiment;
 mod io;
 
 use clap::{Parser, Subcommand};
@@ -49,6 +50,12 @@ enum Command {
     Infer(cmd::infer::InferArgs),
     /// The recipe's inference ablation table on slides with known truth.
     Ablation(cmd::ablation::AblationArgs),
+    /// Stage 1: preprocess, train folds, select, infer the test slides, ablation, report.
+    Stage1(cmd::stage::StageArgs),
+    /// Stage 2: stage 1, then pseudo-label, retrain on all sources, infer, compare.
+    Stage2(cmd::stage::StageArgs),
+    /// Synthetic slides through stage 1 and stage 2; ends with `mean_dice=<value>`.
+    Demo(cmd::stage::DemoArgs),
 }
 
 fn main() {
@@ -65,6 +72,9 @@ fn main() {
         Command::Train(a) => cmd::train::run(a),
         Command::Infer(a) => cmd::infer::run(a),
         Command::Ablation(a) => cmd::ablation::run(a),
+        Command::Stage1(a) => cmd::stage::run(a, experiment::stage::Stage::One),
+        Command::Stage2(a) => cmd::stage::run(a, experiment::stage::Stage::Two),
+        Command::Demo(a) => cmd::stage::demo(a),
     };
     if let Err(err) = result {
         // One line on stderr naming the file and the problem; scripts read it.

@@ -9,5 +9,6 @@ pub mod infer;
 pub mod preprocess;
 pub mod rle;
 pub mod slide;
+pub mod stage;
 pub mod synth;
 pub mod train;

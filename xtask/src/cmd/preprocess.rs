@@ -18,7 +18,7 @@ pub struct PreprocessArgs {
 }
 
 /// One bar per slide, redrawn as tiles finish.
-struct Bar(ProgressBar);
+pub struct Bar(pub ProgressBar);
 
 impl Progress for Bar {
     fn start(&self, slide: &str, tiles: usize) {
@@ -32,15 +32,20 @@ impl Progress for Bar {
     }
 }
 
+/// The tiles bar `preprocess` draws.
+pub fn tile_bar() -> Result<ProgressBar> {
+    Ok(ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} tiles ({per_sec}, eta {eta})")
+            .context("progress bar template")?
+            .progress_chars("=> "),
+    ))
+}
+
 pub fn run(args: PreprocessArgs) -> Result<()> {
     let text = std::fs::read_to_string(&args.config)
         .with_context(|| format!("{}: cannot read", args.config.display()))?;
     let cfg = PreprocessConfig::from_toml(&text, &args.config)?;
-    let bar = ProgressBar::new(0).with_style(
-        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} tiles ({per_sec}, eta {eta})")
-            .context("progress bar template")?
-            .progress_chars("=> "),
-    );
+    let bar = tile_bar()?;
     let (rows, summary) = ftu_tiling::preprocess(&cfg, &Bar(bar.clone()))?;
     bar.finish_and_clear();
     let positive = rows.iter().filter(|r| r.has_glomerulus).count();
