@@ -322,3 +322,54 @@ impl ExperimentConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every experiment file in configs/ parses, passes the shape checks and
+    /// its `[models.train]` / `[infer]` tables satisfy the libraries.
+    #[test]
+    fn shipped_configs_are_valid() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            if !text.contains("[experiment]") {
+                continue;
+            }
+            let cfg = if text.contains("[demo") {
+                crate::experiment::demo::demo_config(&text, Path::new("runs/x"))
+                    .unwrap()
+                    .1
+            } else {
+                ExperimentConfig::load(&path).unwrap()
+            };
+            for m in &cfg.models {
+                crate::experiment::adapters::check_train(&m.train)
+                    .unwrap_or_else(|e| panic!("{}: {}: {e:#}", path.display(), m.name));
+            }
+            crate::experiment::adapters::check_infer(&cfg.infer)
+                .unwrap_or_else(|e| panic!("{}: [infer]: {e:#}", path.display()));
+            checked += 1;
+        }
+        assert!(checked >= 4, "only {checked} experiment files");
+    }
+
+    #[test]
+    fn shape_mistakes_are_named() {
+        let (_, mut cfg) = crate::experiment::demo::demo_config(
+            crate::experiment::demo::DEMO_TOML,
+            Path::new("runs/x"),
+        )
+        .unwrap();
+        cfg.models[0].size = 100;
+        let err = cfg.check_shape().unwrap_err().to_string();
+        assert!(err.contains("multiple of 32"), "{err}");
+        cfg.models[0].size = 128;
+        cfg.selection.train_folds = Some(vec![cfg.tiling.folds.k]);
+        let err = cfg.check_shape().unwrap_err().to_string();
+        assert!(err.contains("train_folds"), "{err}");
+    }
+}
