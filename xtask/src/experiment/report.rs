@@ -46,10 +46,24 @@ pub fn write_stage(
     let _ = writeln!(md, "\n## Test slides\n");
     let _ = writeln!(
         md,
-        "Submission: [`infer/submission.csv`](infer/submission.csv); overlays and GeoJSON polygons in `infer/`."
+        "Submission: [`infer/submission.csv`](infer/submission.csv); QuPath polygons in `infer/geojson/`."
     );
     if let Some(d) = outcome.test_dice {
         let _ = writeln!(md, "\nEnsemble Dice on the test slides: **{d:.4}**");
+    }
+    // Overlays: green true positive, magenta false positive, blue false
+    // negative when the truth is known; the prediction (yellow) otherwise.
+    if let Some(dir) = path.parent() {
+        let mut overlays: Vec<String> = std::fs::read_dir(dir.join("infer").join("overlays"))
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.ends_with(".png"))
+            .collect();
+        overlays.sort();
+        for name in overlays {
+            let _ = writeln!(md, "\n![{name}](infer/overlays/{name})");
+        }
     }
     if !outcome.ablation.is_empty() {
         let _ = writeln!(md, "\n## Ablation\n\n| Inference setup | Dice |\n|---|---|");
