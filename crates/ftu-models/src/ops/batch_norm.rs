@@ -20,10 +20,12 @@ use rayon::prelude::*;
 
 /// The activation applied after the normalisation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Act {
+pub enum Act {
+    /// No activation: plain batch norm.
     Identity,
     /// `z · sigmoid(z)` (EfficientNet's swish / SiLU).
     Silu,
+    /// `max(z, 0)`.
     Relu,
 }
 
@@ -427,7 +429,7 @@ impl CustomOp3 for ScaleShiftOp {
 }
 
 /// Whether the fused kernels handle this input (CPU, f32 or f64, NCHW).
-pub(crate) fn supported(x: &Tensor) -> bool {
+pub fn supported(x: &Tensor) -> bool {
     x.device().is_cpu()
         && x.rank() == 4
         && matches!(x.dtype(), candle_core::DType::F32 | candle_core::DType::F64)
@@ -435,13 +437,13 @@ pub(crate) fn supported(x: &Tensor) -> bool {
 
 /// Batch statistics of one training-mode call: per-channel mean and biased
 /// variance, for the running averages.
-pub(crate) struct BatchStats {
-    pub(crate) mean: Vec<f64>,
-    pub(crate) var: Vec<f64>,
+pub struct BatchStats {
+    pub mean: Vec<f64>,
+    pub var: Vec<f64>,
 }
 
 /// `act(batch_norm(x))` with batch statistics; `weight` and `bias` are `(C,)`.
-pub(crate) fn batch_norm_train(
+pub fn batch_norm_train(
     x: &Tensor,
     weight: &Tensor,
     bias: &Tensor,
@@ -472,12 +474,7 @@ pub(crate) fn batch_norm_train(
 }
 
 /// `act(x · scale + shift)` with per-channel `scale` and `shift` of shape `(C,)`.
-pub(crate) fn scale_shift_act(
-    x: &Tensor,
-    scale: &Tensor,
-    shift: &Tensor,
-    act: Act,
-) -> Result<Tensor> {
+pub fn scale_shift_act(x: &Tensor, scale: &Tensor, shift: &Tensor, act: Act) -> Result<Tensor> {
     x.contiguous()?.apply_op3(
         &scale.contiguous()?,
         &shift.contiguous()?,

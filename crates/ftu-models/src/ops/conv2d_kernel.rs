@@ -453,18 +453,13 @@ impl CustomOp2 for ConvOp {
 
 /// Whether the kernels handle this input (CPU, f32 or f64); elsewhere the
 /// callers use candle's own convolutions.
-pub(crate) fn supported(x: &Tensor) -> bool {
+pub fn supported(x: &Tensor) -> bool {
     x.device().is_cpu() && matches!(x.dtype(), candle_core::DType::F32 | candle_core::DType::F64)
 }
 
 /// `F.conv2d(F.pad(x, pad), weight, stride=stride)`: `weight` is
 /// `(cout, cin, k, k)`, `pad` is `(top, bottom, left, right)`.
-pub(crate) fn conv2d_kernel(
-    x: &Tensor,
-    weight: &Tensor,
-    stride: usize,
-    pad: Pad,
-) -> Result<Tensor> {
+pub fn conv2d_kernel(x: &Tensor, weight: &Tensor, stride: usize, pad: Pad) -> Result<Tensor> {
     let (cout, cin, k, k2) = weight.dims4()?;
     if x.dim(1)? != cin || k != k2 {
         candle_core::bail!(
@@ -486,7 +481,7 @@ pub(crate) fn conv2d_kernel(
 
 /// `F.conv_transpose2d(x, weight, stride=stride, padding=padding,
 /// output_padding=output_padding)`: `weight` is `(cin, cout, k, k)`.
-pub(crate) fn conv_transpose2d_kernel(
+pub fn conv_transpose2d_kernel(
     x: &Tensor,
     weight: &Tensor,
     stride: usize,
