@@ -154,8 +154,15 @@ impl<'a, T> Mat<'a, T> {
     }
 }
 
-/// `dst (a.rows x b.cols, row-major) = [dst +] a * b`, with rayon threads.
-pub(crate) fn matmul<T: Elem>(dst: &mut [T], accumulate: bool, a: Mat<T>, b: Mat<T>) {
+/// `dst (a.rows x b.cols, row-major) = [dst +] a * b`; `threaded` lets gemm
+/// split the product over rayon's threads (otherwise the caller parallelises).
+pub(crate) fn matmul<T: Elem>(
+    dst: &mut [T],
+    accumulate: bool,
+    a: Mat<T>,
+    b: Mat<T>,
+    threaded: bool,
+) {
     assert!(a.cols == b.rows && a.fits() && b.fits());
     let (m, k, n) = (a.rows, a.cols, b.cols);
     assert!(dst.len() >= m * n);
@@ -169,7 +176,7 @@ pub(crate) fn matmul<T: Elem>(dst: &mut [T], accumulate: bool, a: Mat<T>, b: Mat
         return;
     }
     let threads = rayon::current_num_threads();
-    let parallelism = if threads > 1 && m * n * k > 1 << 14 {
+    let parallelism = if threaded && threads > 1 && m * n * k > 1 << 14 {
         Parallelism::Rayon(threads)
     } else {
         Parallelism::None
@@ -283,25 +290,45 @@ fn col2im<T: Elem>(cols: &[T], g: &Geometry, x: &mut [T]) {
         });
 }
 
+/// How a batch is spread over the threads: whole images per thread when
+/// there are at least as many images as threads (no synchronisation inside
+/// the small per-image products), otherwise threads inside each gemm.
+fn per_image_threads(n: usize) -> bool {
+    n >= rayon::current_num_threads()
+}
+
+/// A scratch im2col matrix, empty for pointwise convolutions.
+fn scratch<T: Elem>(g: &Geometry) -> Vec<T> {
+    if g.pointwise() {
+        Vec::new()
+    } else {
+        vec![T::default(); g.patch() * g.plane_out()]
+    }
+}
+
 /// `y_b = W · cols(x_b)` for every image.
 fn forward<T: Elem>(x: &[T], wt: &[T], g: Geometry) -> Vec<T> {
     let (kp, pi, po) = (g.patch(), g.plane_in(), g.plane_out());
     let mut y = vec![T::default(); g.n * g.cout * po];
     let w = Mat::rm(wt, g.cout, kp);
-    let mut cols = if g.pointwise() {
-        Vec::new()
-    } else {
-        vec![T::default(); kp * po]
-    };
-    for b in 0..g.n {
-        let xb = &x[b * g.cin * pi..(b + 1) * g.cin * pi];
-        let yb = &mut y[b * g.cout * po..(b + 1) * g.cout * po];
+    let image = |cols: &mut Vec<T>, (yb, xb): (&mut [T], &[T]), threaded: bool| {
         if g.pointwise() {
-            matmul(yb, false, w, Mat::rm(xb, g.cin, pi));
+            matmul(yb, false, w, Mat::rm(xb, g.cin, pi), threaded);
         } else {
-            im2col(xb, &g, &mut cols);
-            matmul(yb, false, w, Mat::rm(&cols, kp, po));
+            im2col(xb, &g, cols);
+            matmul(yb, false, w, Mat::rm(cols, kp, po), threaded);
         }
+    };
+    let pairs = y
+        .chunks_mut((g.cout * po).max(1))
+        .zip(x.chunks((g.cin * pi).max(1)));
+    if per_image_threads(g.n) {
+        pairs
+            .par_bridge()
+            .for_each_init(|| scratch(&g), |cols, p| image(cols, p, false));
+    } else {
+        let mut cols = scratch(&g);
+        pairs.for_each(|p| image(&mut cols, p, true));
     }
     y
 }
@@ -311,42 +338,64 @@ fn input_grad<T: Elem>(grad: &[T], wt: &[T], g: Geometry) -> Vec<T> {
     let (kp, pi, po) = (g.patch(), g.plane_in(), g.plane_out());
     let mut gx = vec![T::default(); g.n * g.cin * pi];
     let wt_t = Mat::rm(wt, g.cout, kp).t();
-    let mut cols = if g.pointwise() {
-        Vec::new()
-    } else {
-        vec![T::default(); kp * po]
-    };
-    for b in 0..g.n {
-        let gb = &grad[b * g.cout * po..(b + 1) * g.cout * po];
-        let xb = &mut gx[b * g.cin * pi..(b + 1) * g.cin * pi];
+    let image = |cols: &mut Vec<T>, (xb, gb): (&mut [T], &[T]), threaded: bool| {
+        let gb = Mat::rm(gb, g.cout, po);
         if g.pointwise() {
-            matmul(xb, false, wt_t, Mat::rm(gb, g.cout, po));
+            matmul(xb, false, wt_t, gb, threaded);
         } else {
-            matmul(&mut cols, false, wt_t, Mat::rm(gb, g.cout, po));
-            col2im(&cols, &g, xb);
+            matmul(cols, false, wt_t, gb, threaded);
+            col2im(cols, &g, xb);
         }
+    };
+    let pairs = gx
+        .chunks_mut((g.cin * pi).max(1))
+        .zip(grad.chunks((g.cout * po).max(1)));
+    if per_image_threads(g.n) {
+        pairs
+            .par_bridge()
+            .for_each_init(|| scratch(&g), |cols, p| image(cols, p, false));
+    } else {
+        let mut cols = scratch(&g);
+        pairs.for_each(|p| image(&mut cols, p, true));
     }
     gx
 }
 
-/// `grad_W = Σ_b grad_y_b · cols(x_b)ᵀ`.
+/// `grad_W = Σ_b grad_y_b · cols(x_b)ᵀ`: per thread over its share of the
+/// images, then the partial sums added.
 fn weight_grad<T: Elem>(x: &[T], grad: &[T], g: Geometry) -> Vec<T> {
     let (kp, pi, po) = (g.patch(), g.plane_in(), g.plane_out());
-    let mut gw = vec![T::default(); g.cout * kp];
-    let mut cols = if g.pointwise() {
-        Vec::new()
-    } else {
-        vec![T::default(); kp * po]
-    };
-    for b in 0..g.n {
-        let gb = Mat::rm(&grad[b * g.cout * po..(b + 1) * g.cout * po], g.cout, po);
-        let xb = &x[b * g.cin * pi..(b + 1) * g.cin * pi];
-        if g.pointwise() {
-            matmul(&mut gw, b > 0, gb, Mat::rm(xb, g.cin, pi).t());
-        } else {
-            im2col(xb, &g, &mut cols);
-            matmul(&mut gw, b > 0, gb, Mat::rm(&cols, kp, po).t());
+    let images = |range: std::ops::Range<usize>, threaded: bool| {
+        let mut gw = vec![T::default(); g.cout * kp];
+        let mut cols = scratch(&g);
+        for (i, b) in range.enumerate() {
+            let gb = Mat::rm(&grad[b * g.cout * po..(b + 1) * g.cout * po], g.cout, po);
+            let xb = &x[b * g.cin * pi..(b + 1) * g.cin * pi];
+            if g.pointwise() {
+                matmul(&mut gw, i > 0, gb, Mat::rm(xb, g.cin, pi).t(), threaded);
+            } else {
+                im2col(xb, &g, &mut cols);
+                matmul(&mut gw, i > 0, gb, Mat::rm(&cols, kp, po).t(), threaded);
+            }
         }
+        gw
+    };
+    if !per_image_threads(g.n) {
+        return images(0..g.n, true);
+    }
+    let share = g.n.div_ceil(rayon::current_num_threads());
+    let partials: Vec<Vec<T>> = (0..g.n)
+        .step_by(share.max(1))
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|start| images(start..(start + share).min(g.n), false))
+        .collect();
+    let mut partials = partials.into_iter();
+    let mut gw = partials
+        .next()
+        .unwrap_or_else(|| vec![T::default(); g.cout * kp]);
+    for p in partials {
+        gw.iter_mut().zip(&p).for_each(|(a, b)| *a += *b);
     }
     gw
 }
