@@ -28,3 +28,5 @@ pub use crate::ops::conv2d_kernel::{
 pub use crate::ops::depthwise_kernel::{
     depthwise_conv2d_kernel as depthwise_conv2d, supported as depthwise_supported,
 };
+pub use crate::ops::group_norm::group_norm_act;
+pub use crate::ops::se_gate::{se_gate, supported as se_gate_supported};

@@ -12,6 +12,7 @@ use crate::layers::conv::{Bias, Conv2d, ConvSpec, static_same_padding};
 use crate::layers::dropout::drop_connect;
 use crate::layers::norm::BatchNorm2d;
 use crate::ops::batch_norm::Act;
+use crate::ops::se_gate::se_gate;
 use crate::params::{Builder, torch_default};
 
 const BN_EPS: f64 = 1e-3;
@@ -163,7 +164,7 @@ impl MbConv {
         let squeezed = self
             .se_expand
             .forward(&self.se_reduce.forward(&squeezed)?.silu()?)?;
-        x = x.broadcast_mul(&candle_nn::ops::sigmoid(&squeezed)?)?;
+        x = se_gate(&x, &squeezed)?;
         x = self.bn2.forward(&self.project.forward(&x)?, ctx)?;
         if self.residual {
             x = (drop_connect(&x, drop_rate, ctx)? + inputs)?;

@@ -8,6 +8,7 @@ use candle_core::{D, Result, Tensor, Var};
 
 use super::Ctx;
 use crate::ops::batch_norm::{self, Act, batch_norm_train, scale_shift_act};
+use crate::ops::group_norm::{self, group_norm_act};
 use crate::params::{Builder, Init};
 
 /// Batch normalisation over `(N, H, W)` per channel.
@@ -141,7 +142,22 @@ impl GroupNorm {
         })
     }
 
-    pub(crate) fn forward(&self, x: &Tensor) -> Result<Tensor> {
+    /// `act(group_norm(x))`: one fused kernel on the CPU, candle's ops elsewhere.
+    pub(crate) fn forward_act(&self, x: &Tensor, act: Act) -> Result<Tensor> {
+        if group_norm::supported(x) {
+            return group_norm_act(
+                x,
+                self.weight.as_tensor(),
+                self.bias.as_tensor(),
+                self.groups,
+                self.eps,
+                act,
+            );
+        }
+        act.candle(&self.forward_candle(x)?)
+    }
+
+    fn forward_candle(&self, x: &Tensor) -> Result<Tensor> {
         let (n, c, h, w) = x.dims4()?;
         let g = x.reshape((n, self.groups, (c / self.groups) * h * w))?;
         let mean = g.mean_keepdim(D::Minus1)?;

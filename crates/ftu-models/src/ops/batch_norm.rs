@@ -30,7 +30,7 @@ pub enum Act {
 }
 
 impl Act {
-    fn apply(self, z: f64) -> f64 {
+    pub(crate) fn apply(self, z: f64) -> f64 {
         match self {
             Act::Identity => z,
             Act::Silu => z / (1.0 + (-z).exp()),
@@ -39,7 +39,7 @@ impl Act {
     }
 
     /// `d act / d z` at `z`.
-    fn slope(self, z: f64) -> f64 {
+    pub(crate) fn slope(self, z: f64) -> f64 {
         match self {
             Act::Identity => 1.0,
             Act::Silu => {
