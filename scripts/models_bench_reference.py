@@ -3,7 +3,8 @@
 
 Same workload and output as the Rust command: a forward pass (eval, no grad)
 and a training step (forward, BCE-with-logits + soft Dice, backward, AdamW),
-median seconds after one warm-up, one JSON line.
+median seconds after one warm-up, and the process's peak resident memory
+(MiB, `ru_maxrss`), one JSON line.
 
     pip install torch==2.15.0 segmentation-models-pytorch==0.6.0
     apt-get install -y libjemalloc2
@@ -12,6 +13,7 @@ median seconds after one warm-up, one JSON line.
 """
 import argparse
 import json
+import resource
 import statistics
 import time
 
@@ -73,6 +75,8 @@ def main():
             opt.step()
 
         out["train_step_s"] = round(timed(a.iters, step), 4)
+    # Linux reports ru_maxrss in KiB.
+    out["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     print(json.dumps(out))
 
 

@@ -36,7 +36,8 @@
 //! [`decoder`] (`unet`, `fpn`, `linknet`), [`head`], [`input`] (ImageNet
 //! normalisation of RGB tiles into a batch), `weights` (safetensors
 //! I/O, methods on [`SegmentationModel`]); `layers` and `ops` hold the
-//! PyTorch-equivalent building blocks.
+//! PyTorch-equivalent building blocks; [`kernels`] exposes the CPU kernels
+//! behind them (for the per-kernel benches).
 
 pub mod config;
 pub mod decoder;
@@ -44,6 +45,7 @@ pub mod encoder;
 pub mod error;
 pub mod head;
 pub mod input;
+pub mod kernels;
 mod layers;
 pub mod model;
 mod ops;

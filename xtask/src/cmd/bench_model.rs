@@ -1,10 +1,13 @@
 //! `cargo xtask bench-model --arch A --encoder E --batch B --size S [--train]`:
-//! one JSON line `{"forward_s": …, "train_step_s": …}`, medians after a
-//! warm-up. Threads follow `RAYON_NUM_THREADS` (candle's CPU kernels read it).
+//! one JSON line `{"forward_s": …, "train_step_s": …, "peak_rss_mib": …}`,
+//! medians after a warm-up, and the process's peak resident memory (`VmHWM`,
+//! as `scripts/models_bench_reference.py` reports PyTorch's `ru_maxrss`).
+//! Threads follow `RAYON_NUM_THREADS` (candle's CPU kernels and ftu-models'
+//! own kernels read it).
 
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use candle_core::{Device, Tensor};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use clap::Args;
@@ -102,6 +105,31 @@ pub fn run(args: BenchModelArgs) -> Result<()> {
         args.size,
         args.iters
     );
-    println!("{{\"forward_s\": {forward_s:.4}, \"train_step_s\": {train_step_s}}}");
+    let peak = match peak_rss_mib()? {
+        Some(mib) => format!("{mib:.1}"),
+        None => "null".to_string(),
+    };
+    println!(
+        "{{\"forward_s\": {forward_s:.4}, \"train_step_s\": {train_step_s}, \"peak_rss_mib\": {peak}}}"
+    );
     Ok(())
+}
+
+/// The process's peak resident set (`VmHWM` in `/proc/self/status`) in MiB;
+/// `None` where there is no procfs.
+fn peak_rss_mib() -> Result<Option<f64>> {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return Ok(None);
+    };
+    let Some(line) = status.lines().find(|l| l.starts_with("VmHWM:")) else {
+        return Ok(None);
+    };
+    let kib: f64 = line
+        .trim_start_matches("VmHWM:")
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .with_context(|| format!("/proc/self/status: unreadable line {line:?}"))?;
+    Ok(Some(kib / 1024.0))
 }

@@ -34,7 +34,9 @@ impl Conv3x3GnRelu {
     }
 
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let y = self.norm.forward(&self.conv.forward(x)?)?.relu()?;
+        let y = self
+            .norm
+            .forward_act(&self.conv.forward(x)?, crate::ops::batch_norm::Act::Relu)?;
         if self.upsample {
             bilinear_aligned(&y, 2)
         } else {

@@ -8,6 +8,7 @@ use super::Conv2dReLU;
 use crate::layers::Ctx;
 use crate::layers::conv::ConvTranspose2x;
 use crate::layers::norm::BatchNorm2d;
+use crate::ops::batch_norm::Act;
 use crate::params::Builder;
 
 /// Channels of the last decoder block (smp's `prefinal_channels`).
@@ -53,7 +54,9 @@ impl LinknetDecoder {
         let mut x = features[5].clone();
         for (i, block) in self.blocks.iter().enumerate() {
             x = block.reduce.forward(&x, ctx)?;
-            x = block.up_bn.forward(&block.up.forward(&x)?, ctx)?.relu()?;
+            x = block
+                .up_bn
+                .forward_act(&block.up.forward(&x)?, ctx, Act::Relu)?;
             x = block.expand.forward(&x, ctx)?;
             if i < 4 {
                 x = (x + &features[4 - i])?;

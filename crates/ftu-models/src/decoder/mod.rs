@@ -27,6 +27,10 @@ impl Conv2dReLU {
     }
 
     pub(crate) fn forward(&self, x: &Tensor, ctx: &Ctx) -> Result<Tensor> {
-        self.bn.forward(&self.conv.forward(x)?, ctx)?.relu()
+        self.bn.forward_act(
+            &self.conv.forward(x)?,
+            ctx,
+            crate::ops::batch_norm::Act::Relu,
+        )
     }
 }

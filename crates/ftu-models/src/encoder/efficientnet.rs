@@ -11,6 +11,8 @@ use crate::layers::Ctx;
 use crate::layers::conv::{Bias, Conv2d, ConvSpec, static_same_padding};
 use crate::layers::dropout::drop_connect;
 use crate::layers::norm::BatchNorm2d;
+use crate::ops::batch_norm::Act;
+use crate::ops::se_gate::se_gate;
 use crate::params::{Builder, torch_default};
 
 const BN_EPS: f64 = 1e-3;
@@ -153,17 +155,16 @@ impl MbConv {
     fn forward(&self, inputs: &Tensor, drop_rate: f64, ctx: &Ctx) -> Result<Tensor> {
         let mut x = inputs.clone();
         if let Some((conv, bn)) = &self.expand {
-            x = bn.forward(&conv.forward(&x)?, ctx)?.silu()?;
+            x = bn.forward_act(&conv.forward(&x)?, ctx, Act::Silu)?;
         }
         x = self
             .bn1
-            .forward(&self.depthwise.forward(&x)?, ctx)?
-            .silu()?;
+            .forward_act(&self.depthwise.forward(&x)?, ctx, Act::Silu)?;
         let squeezed = x.mean_keepdim((2, 3))?;
         let squeezed = self
             .se_expand
             .forward(&self.se_reduce.forward(&squeezed)?.silu()?)?;
-        x = x.broadcast_mul(&candle_nn::ops::sigmoid(&squeezed)?)?;
+        x = se_gate(&x, &squeezed)?;
         x = self.bn2.forward(&self.project.forward(&x)?, ctx)?;
         if self.residual {
             x = (drop_connect(&x, drop_rate, ctx)? + inputs)?;
@@ -245,7 +246,9 @@ impl EfficientNet {
     /// The six features: the input, then strides 2, 4, 8, 16 and 32.
     pub(crate) fn forward(&self, x: &Tensor, ctx: &Ctx) -> Result<Vec<Tensor>> {
         let mut features = vec![x.clone()];
-        let mut x = self.bn0.forward(&self.stem.forward(x)?, ctx)?.silu()?;
+        let mut x = self
+            .bn0
+            .forward_act(&self.stem.forward(x)?, ctx, Act::Silu)?;
         features.push(x.clone());
         let n = self.blocks.len() as f64;
         let last = self.out_indexes[3];

@@ -3,6 +3,7 @@
 
 use candle_core::{Result, Tensor, Var};
 
+use crate::ops::conv2d_kernel::{self, conv_transpose2d_kernel, conv2d_kernel};
 use crate::ops::depthwise::depthwise_conv2d;
 use crate::ops::depthwise_kernel::{self, depthwise_conv2d_kernel};
 use crate::params::{Builder, Init};
@@ -106,6 +107,8 @@ impl Conv2d {
             depthwise_conv2d_kernel(x, self.weight.as_tensor(), self.stride, self.pad)?
         } else if self.depthwise {
             depthwise_conv2d(x, self.weight.as_tensor(), self.stride, self.pad)?
+        } else if conv2d_kernel::supported(x) {
+            conv2d_kernel(x, self.weight.as_tensor(), self.stride, self.pad)?
         } else if t == bo && l == r && t == l {
             x.conv2d(self.weight.as_tensor(), t, self.stride, 1, 1)?
         } else {
@@ -137,7 +140,11 @@ impl ConvTranspose2x {
     }
 
     pub(crate) fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let y = x.conv_transpose2d(self.weight.as_tensor(), 1, 0, 2, 1)?;
+        let y = if conv2d_kernel::supported(x) {
+            conv_transpose2d_kernel(x, self.weight.as_tensor(), 2, 1, 0)?
+        } else {
+            x.conv_transpose2d(self.weight.as_tensor(), 1, 0, 2, 1)?
+        };
         y.broadcast_add(&self.bias.as_tensor().reshape((1, (), 1, 1))?)
     }
 }

@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use candle_core::{D, Result, Tensor, Var};
 
 use super::Ctx;
+use crate::ops::batch_norm::{self, Act, batch_norm_train, scale_shift_act};
+use crate::ops::group_norm::{self, group_norm_act};
 use crate::params::{Builder, Init};
 
 /// Batch normalisation over `(N, H, W)` per channel.
@@ -40,19 +42,69 @@ impl BatchNorm2d {
     }
 
     pub(crate) fn forward(&self, x: &Tensor, ctx: &Ctx) -> Result<Tensor> {
+        self.forward_act(x, ctx, Act::Identity)
+    }
+
+    /// `act(batch_norm(x))`: one fused kernel on the CPU, candle's ops elsewhere.
+    pub(crate) fn forward_act(&self, x: &Tensor, ctx: &Ctx, act: Act) -> Result<Tensor> {
+        if !batch_norm::supported(x) {
+            return act.candle(&self.forward_candle(x, ctx)?);
+        }
+        if !ctx.train {
+            let (scale, shift) = self.eval_scale_shift()?;
+            return scale_shift_act(x, &scale, &shift, act);
+        }
+        let (y, stats) = batch_norm_train(
+            x,
+            self.weight.as_tensor(),
+            self.bias.as_tensor(),
+            self.eps,
+            act,
+        )?;
+        let count = x.elem_count() / x.dim(1)?.max(1);
+        self.update_running(&stats.mean, &stats.var, count)?;
+        Ok(y)
+    }
+
+    /// Eval mode's per-channel scale and shift from the running statistics.
+    fn eval_scale_shift(&self) -> Result<(Tensor, Tensor)> {
+        let scale =
+            (self.weight.as_tensor() / (self.running_var.as_tensor() + self.eps)?.sqrt()?)?;
+        let shift = (self.bias.as_tensor() - (self.running_mean.as_tensor() * &scale)?)?;
+        Ok((scale, shift))
+    }
+
+    /// PyTorch's running averages from one batch's mean and biased variance
+    /// over `count` values per channel (the variance kept unbiased).
+    fn update_running(&self, mean: &[f64], var: &[f64], count: usize) -> Result<()> {
+        let m = self.momentum;
+        let unbias = if count > 1 {
+            count as f64 / (count - 1) as f64
+        } else {
+            1.0
+        };
+        let blend = |running: &Var, batch: Vec<f64>| -> Result<()> {
+            let old = running.as_tensor();
+            let batch = Tensor::from_vec(batch, old.dims(), old.device())?.to_dtype(old.dtype())?;
+            running.set(&((old * (1.0 - m))? + (batch * m)?)?)
+        };
+        blend(&self.running_mean, mean.to_vec())?;
+        blend(&self.running_var, var.iter().map(|v| v * unbias).collect())?;
+        self.num_batches_tracked.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The plain candle composition (any device).
+    fn forward_candle(&self, x: &Tensor, ctx: &Ctx) -> Result<Tensor> {
         let c = x.dim(1)?;
         let shape = (1, c, 1, 1);
         if !ctx.train {
-            // Eval: one scale and shift per channel.
-            let scale =
-                (self.weight.as_tensor() / (self.running_var.as_tensor() + self.eps)?.sqrt()?)?;
-            let shift = (self.bias.as_tensor() - (self.running_mean.as_tensor() * &scale)?)?;
+            let (scale, shift) = self.eval_scale_shift()?;
             return x
                 .broadcast_mul(&scale.reshape(shape)?)?
                 .broadcast_add(&shift.reshape(shape)?);
         }
         let (n, _, h, w) = x.dims4()?;
-        let count = n * h * w;
         let mean = x.mean_keepdim((0, 2, 3))?;
         let centred = x.broadcast_sub(&mean)?;
         let var = centred.sqr()?.mean_keepdim((0, 2, 3))?;
@@ -60,20 +112,14 @@ impl BatchNorm2d {
         let y = y
             .broadcast_mul(&self.weight.as_tensor().reshape(shape)?)?
             .broadcast_add(&self.bias.as_tensor().reshape(shape)?)?;
-        // Running statistics: detached, unbiased variance as PyTorch keeps it.
-        let m = self.momentum;
-        let unbias = if count > 1 {
-            count as f64 / (count - 1) as f64
-        } else {
-            1.0
+        // Running statistics: detached, as PyTorch keeps them.
+        let to_vec = |t: &Tensor| {
+            t.detach()
+                .flatten_all()?
+                .to_dtype(candle_core::DType::F64)?
+                .to_vec1::<f64>()
         };
-        let mean = mean.detach().flatten_all()?;
-        let var = (var.detach().flatten_all()? * unbias)?;
-        let rm = ((self.running_mean.as_tensor() * (1.0 - m))? + (mean * m)?)?;
-        let rv = ((self.running_var.as_tensor() * (1.0 - m))? + (var * m)?)?;
-        self.running_mean.set(&rm)?;
-        self.running_var.set(&rv)?;
-        self.num_batches_tracked.fetch_add(1, Ordering::Relaxed);
+        self.update_running(&to_vec(&mean)?, &to_vec(&var)?, n * h * w)?;
         Ok(y)
     }
 }
@@ -96,7 +142,22 @@ impl GroupNorm {
         })
     }
 
-    pub(crate) fn forward(&self, x: &Tensor) -> Result<Tensor> {
+    /// `act(group_norm(x))`: one fused kernel on the CPU, candle's ops elsewhere.
+    pub(crate) fn forward_act(&self, x: &Tensor, act: Act) -> Result<Tensor> {
+        if group_norm::supported(x) {
+            return group_norm_act(
+                x,
+                self.weight.as_tensor(),
+                self.bias.as_tensor(),
+                self.groups,
+                self.eps,
+                act,
+            );
+        }
+        act.candle(&self.forward_candle(x)?)
+    }
+
+    fn forward_candle(&self, x: &Tensor) -> Result<Tensor> {
         let (n, c, h, w) = x.dims4()?;
         let g = x.reshape((n, self.groups, (c / self.groups) * h * w))?;
         let mean = g.mean_keepdim(D::Minus1)?;

@@ -226,12 +226,12 @@ impl CustomOp2 for DepthwiseOp {
 }
 
 /// Whether [`depthwise_conv2d_kernel`] handles this input.
-pub(crate) fn supported(x: &Tensor) -> bool {
+pub fn supported(x: &Tensor) -> bool {
     x.device().is_cpu() && matches!(x.dtype(), candle_core::DType::F32 | candle_core::DType::F64)
 }
 
 /// Same contract as [`super::depthwise::depthwise_conv2d`], through the kernel.
-pub(crate) fn depthwise_conv2d_kernel(
+pub fn depthwise_conv2d_kernel(
     x: &Tensor,
     weight: &Tensor,
     stride: usize,
