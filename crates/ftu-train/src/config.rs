@@ -377,6 +377,16 @@ pub struct ValidationConfig {
     /// Which Dice picks `best.safetensors` and drives early stopping.
     #[serde(default)]
     pub select_on: SelectOn,
+    /// Before validating, set batch-norm running statistics to the mean
+    /// batch statistics of this many un-augmented training batches (the
+    /// epoch's first; see [`crate::precise_bn`]). 0 keeps the running
+    /// statistics as training left them.
+    #[serde(default = "default_precise_bn")]
+    pub precise_bn_batches: usize,
+}
+
+fn default_precise_bn() -> usize {
+    8
 }
 
 fn default_threshold() -> f64 {
@@ -393,6 +403,7 @@ impl Default for ValidationConfig {
             thresholds: default_grid(),
             batch_size: default_batch(),
             select_on: SelectOn::default(),
+            precise_bn_batches: default_precise_bn(),
         }
     }
 }
