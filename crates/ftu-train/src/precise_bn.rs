@@ -43,6 +43,10 @@ pub fn recalibrate(model: &SegmentationModel, batches: &[Tensor]) -> Result<(), 
         }
     }
     let calls = model.forward_calls();
+    let before: Vec<Tensor> = stats
+        .iter()
+        .map(|v| v.as_tensor().copy())
+        .collect::<candle_core::Result<_>>()?;
     let mut sums: Vec<Tensor> = stats
         .iter()
         .map(|v| v.as_tensor().zeros_like())
@@ -62,10 +66,13 @@ pub fn recalibrate(model: &SegmentationModel, batches: &[Tensor]) -> Result<(), 
                     .collect::<candle_core::Result<Vec<_>>>()?,
             );
         }
-        for ((sum, r0), r1) in sums.iter_mut().zip(&after[0]).zip(&after[1]) {
-            // m = 1 - (r1 - r0); batch statistic = r0 / m.
+        for (((sum, r0), r1), old) in sums.iter_mut().zip(&after[0]).zip(&after[1]).zip(&before) {
+            // m = 1 - (r1 - r0); batch statistic = r0 / m. A buffer the
+            // pass did not touch (m = 0: a branch not taken) keeps its value.
             let m = (r1 - r0)?.neg()?.affine(1.0, 1.0)?;
-            *sum = (&*sum + r0.div(&m)?)?;
+            let used = m.ge(1e-4)?;
+            let batch = r0.div(&m.maximum(1e-4)?)?;
+            *sum = (&*sum + used.where_cond(&batch, old)?)?;
         }
     }
     let n = batches.len() as f64;
