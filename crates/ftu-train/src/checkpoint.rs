@@ -137,9 +137,8 @@ pub fn load_last(
 pub fn weights_finite(model: &SegmentationModel) -> Result<bool, TrainError> {
     for e in model.entries() {
         if let ftu_models::Slot::Param(v) | ftu_models::Slot::Buffer(v) = &e.slot {
-            // x - x is 0 for finite x and NaN for NaN and ±Inf.
-            let t = v.as_tensor();
-            let s = (t - t)?
+            // 0 * x is 0 for finite x and NaN for NaN and ±Inf.
+            let s = (v.as_tensor().detach() * 0.0)?
                 .sum_all()?
                 .to_dtype(DType::F64)?
                 .to_scalar::<f64>()?;

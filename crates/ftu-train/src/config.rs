@@ -187,7 +187,7 @@ impl TrainConfig {
         match &self.augment {
             Augment::None => Ok(None),
             Augment::Recipe => Ok(Some(Pipeline::recipe())),
-            Augment::File { file } => Pipeline::from_toml_file(file)
+            Augment::File(file) => Pipeline::from_toml_file(file)
                 .map(Some)
                 .map_err(|e| TrainError::Invalid(format!("augment file: {e}"))),
         }
@@ -218,11 +218,8 @@ pub enum Augment {
     /// [`ftu_augment::Pipeline::recipe`], the recipe's set.
     #[default]
     Recipe,
-    /// A pipeline TOML file (`augment = { file = "aug.toml" }`).
-    File {
-        /// Path to the ftu-augment pipeline TOML.
-        file: PathBuf,
-    },
+    /// An ftu-augment pipeline TOML file (`augment = { file = "aug.toml" }`).
+    File(PathBuf),
 }
 
 /// Which loss, and its weights.
@@ -380,6 +377,16 @@ pub struct ValidationConfig {
     /// Which Dice picks `best.safetensors` and drives early stopping.
     #[serde(default)]
     pub select_on: SelectOn,
+    /// Before validating, set batch-norm running statistics to the mean
+    /// batch statistics of this many un-augmented training batches (the
+    /// epoch's first; see [`crate::precise_bn`]). 0 keeps the running
+    /// statistics as training left them.
+    #[serde(default = "default_precise_bn")]
+    pub precise_bn_batches: usize,
+}
+
+fn default_precise_bn() -> usize {
+    8
 }
 
 fn default_threshold() -> f64 {
@@ -396,6 +403,7 @@ impl Default for ValidationConfig {
             thresholds: default_grid(),
             batch_size: default_batch(),
             select_on: SelectOn::default(),
+            precise_bn_batches: default_precise_bn(),
         }
     }
 }
@@ -421,7 +429,7 @@ out_dir = "x"
 [train]
 epochs = 3
 sampling = { mode = "balanced", positive_fraction = 0.5 }
-augment = "none"
+augment = { file = "aug.toml" }
 schedule = { kind = "custom", lr_start = 1e-5, lr_max = 1e-3, lr_min = 1e-6, ramp_up = 2, sustain = 1, decay = 0.8 }
 [train.model]
 arch = "linknet"
@@ -440,7 +448,7 @@ anything = 1
                 positive_fraction: 0.5
             }
         );
-        assert_eq!(cfg.augment, Augment::None);
+        assert_eq!(cfg.augment, Augment::File("aug.toml".into()));
         assert_eq!(cfg.train_only_sources, vec!["pseudo".to_string()]);
         // Round trip through TOML.
         let text = toml::to_string(&cfg).unwrap();

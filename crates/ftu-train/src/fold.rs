@@ -24,6 +24,7 @@ use crate::error::TrainError;
 use crate::loss::Loss;
 use crate::metrics::DiceAccumulator;
 use crate::optim::AdamW;
+use crate::precise_bn;
 use crate::progress::{ProgressMode, Reporter};
 use crate::schedule::Per;
 
@@ -442,6 +443,14 @@ fn run_fold(
         }
         feeder.join().expect("loader thread does not panic");
 
+        let calibration: Vec<_> = f.pool.install(|| {
+            plan.iter()
+                .take(cfg.validation.precise_bn_batches)
+                .enumerate()
+                .map(|(i, tiles)| loader::build_batch(&set, tiles, i, None).map(|b| b.images))
+                .collect::<Result<_, _>>()
+        })?;
+        precise_bn::recalibrate(&f.model, &calibration)?;
         let (val_loss, acc) = f.validate(&split.val)?;
         if !val_loss.is_finite() {
             return Err(f.non_finite(&state, "the validation loss"));

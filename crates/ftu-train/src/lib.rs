@@ -15,7 +15,8 @@
 //!   [`schedule::Schedule`] (constant, warm-up + cosine, step, the Kaggle
 //!   TPU-style ramp/sustain/decay; per step or epoch).
 //! * Validation: [`metrics`] — global Dice over all validation pixels at
-//!   the configured threshold and over a threshold grid; early stopping.
+//!   the configured threshold and over a threshold grid; early stopping;
+//!   batch-norm statistics made precise first ([`precise_bn`]).
 //! * Runs: [`checkpoint`] (atomic `best` and resumable `last`; a killed
 //!   run resumes to the same result), [`curves`] (`curves.png`), progress
 //!   bars or log lines ([`ProgressMode`]). NaN or Inf in the loss, the
@@ -62,6 +63,7 @@ pub mod fold;
 pub mod loss;
 pub mod metrics;
 pub mod optim;
+pub mod precise_bn;
 pub mod progress;
 pub mod schedule;
 

@@ -67,12 +67,15 @@ impl AdamW {
         let mut sq = 0f64;
         for (i, s) in self.slots.iter().enumerate() {
             if let Some(g) = grads.get(s.var.as_tensor()) {
+                // Detached: a gradient made from tracked tensors would keep
+                // the step's whole graph alive inside the moments.
+                let g = g.detach();
                 sq += g
                     .sqr()?
                     .sum_all()?
                     .to_dtype(DType::F64)?
                     .to_scalar::<f64>()?;
-                present.push((i, g.clone()));
+                present.push((i, g));
             }
         }
         let grad_norm = sq.sqrt();
@@ -96,7 +99,7 @@ impl AdamW {
             s.v = ((&s.v * b2)? + (g.sqr()? * (1.0 - b2))?)?;
             let denom = ((&s.v / bc2)?.sqrt()? + self.cfg.eps)?;
             let update = ((&s.m / bc1)? / denom)?;
-            let p = ((s.var.as_tensor() * decay)? - (update * lr)?)?;
+            let p = ((s.var.as_tensor().detach() * decay)? - (update * lr)?)?;
             s.var.set(&p)?;
         }
         Ok(StepInfo { grad_norm })

@@ -67,7 +67,8 @@ fn tiny_config() -> TrainConfig {
     let mut cfg = TrainConfig::new(ModelConfig::new(Arch::Linknet, Encoder::B0));
     cfg.epochs = 2;
     cfg.batch_size = 4;
-    cfg.steps_per_epoch = Some(3);
+    cfg.steps_per_epoch = Some(2);
+    cfg.validation.precise_bn_batches = 1;
     cfg.augment = Augment::None;
     cfg.checkpoint_every = 1;
     cfg.loader_threads = 1;
