@@ -173,7 +173,13 @@ pub fn run_variants(
             cfg.members.len()
         )));
     }
-    assert_eq!(variants.len(), sinks.len(), "one sink per variant");
+    if variants.len() != sinks.len() {
+        return Err(EnsembleError::Config(format!(
+            "{} variants but {} sinks: one sink per variant",
+            variants.len(),
+            sinks.len()
+        )));
+    }
     let (width, height) = (slide.width() as usize, slide.height() as usize);
 
     // Window geometries of the members some variant uses.
