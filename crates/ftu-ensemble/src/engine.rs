@@ -129,25 +129,28 @@ struct VariantState {
 }
 
 impl VariantState {
-    fn emit(&mut self, g: usize, bands: Vec<Band>, sink: &mut dyn BandSink) -> Result<()> {
-        for b in bands {
-            if let Some(m) = self.merger.push(self.source[g], b) {
-                sink.band(m.y, m.probs.view())?;
-            }
-        }
-        Ok(())
-    }
-
     /// Moves every stream to row `y` (rows above are final for all groups).
     fn advance(&mut self, y: usize, sink: &mut dyn BandSink) -> Result<()> {
         for g in 0..self.streams.len() {
-            if let Some(s) = self.streams[g].as_mut() {
-                let bands = s.advance_to(y)?;
-                self.emit(g, bands, sink)?;
+            let VariantState {
+                streams,
+                source,
+                merger,
+            } = self;
+            if let Some(s) = streams[g].as_mut() {
+                s.advance_to(y, &mut |b| emit(merger, source[g], b, sink))?;
             }
         }
         Ok(())
     }
+}
+
+/// Hands a group's band to the merger and what it completes to the sink.
+fn emit(merger: &mut Merger, source: usize, band: Band, sink: &mut dyn BandSink) -> Result<()> {
+    if let Some(m) = merger.push(source, band) {
+        sink.band(m.y, m.probs.view())?;
+    }
+    Ok(())
 }
 
 /// Runs `variants` over one slide; `sinks[i]` gets variant `i`'s bands.
@@ -170,7 +173,13 @@ pub fn run_variants(
             cfg.members.len()
         )));
     }
-    assert_eq!(variants.len(), sinks.len(), "one sink per variant");
+    if variants.len() != sinks.len() {
+        return Err(EnsembleError::Config(format!(
+            "{} variants but {} sinks: one sink per variant",
+            variants.len(),
+            sinks.len()
+        )));
+    }
     let (width, height) = (slide.width() as usize, slide.height() as usize);
 
     // Window geometries of the members some variant uses.
@@ -328,11 +337,20 @@ pub fn run_variants(
                         }
                     })
                     .collect::<Result<_>>()?;
+                let VariantState {
+                    streams,
+                    source,
+                    merger,
+                } = state;
+                let stream = streams[g].as_mut().expect("checked above");
                 for (tile, patch) in batch.tiles.iter().zip(&patches) {
-                    let stream = state.streams[g].as_mut().expect("checked above");
-                    let bands =
-                        stream.add(tile.x as usize, tile.y as usize, tile.size, patch.view())?;
-                    state.emit(g, bands, &mut **sink)?;
+                    stream.add(
+                        tile.x as usize,
+                        tile.y as usize,
+                        tile.size,
+                        patch.view(),
+                        &mut |b| emit(merger, source[g], b, &mut **sink),
+                    )?;
                 }
             }
             done += batch.tiles.len();
@@ -356,10 +374,14 @@ pub fn run_variants(
             y = (y + STEP_ROWS).min(height);
             state.advance(y, &mut **sink)?;
         }
-        for g in 0..state.streams.len() {
-            if let Some(s) = state.streams[g].take() {
-                let bands = s.finish()?;
-                state.emit(g, bands, &mut **sink)?;
+        let VariantState {
+            streams,
+            source,
+            merger,
+        } = state;
+        for g in 0..streams.len() {
+            if let Some(s) = streams[g].take() {
+                s.finish(&mut |b| emit(merger, source[g], b, &mut **sink))?;
             }
         }
     }

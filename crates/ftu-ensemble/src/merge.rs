@@ -28,52 +28,48 @@ impl StitchStream {
         }
     }
 
-    /// Emits the rows above `y` (no later patch may start above `y`), in
-    /// steps: an empty patch only advances the stitcher.
-    pub fn advance_to(&mut self, y: usize) -> Result<Vec<Band>> {
-        let mut out = Vec::new();
-        self.advance(y, &mut out)?;
-        Ok(out)
-    }
-
-    fn advance(&mut self, y: usize, out: &mut Vec<Band>) -> Result<()> {
+    /// Emits the rows above `y` (no later patch may start above `y`) to
+    /// `emit`, at most STEP_ROWS at a time: an empty patch only advances the
+    /// stitcher, and each band is handed on before the next is made.
+    pub fn advance_to(&mut self, y: usize, emit: &mut dyn FnMut(Band) -> Result<()>) -> Result<()> {
         let empty = Array2::<f32>::zeros((0, 0));
         let y = y.min(self.height);
-        while self.top + STEP_ROWS < y {
-            self.top += STEP_ROWS;
-            out.extend(self.stitcher.add(0, self.top as i64, empty.view())?);
-        }
-        if y > self.top {
-            self.top = y;
-            out.extend(self.stitcher.add(0, y as i64, empty.view())?);
+        while self.top < y {
+            self.top = (self.top + STEP_ROWS).min(y);
+            if let Some(b) = self.stitcher.add(0, self.top as i64, empty.view())? {
+                emit(b)?;
+            }
         }
         Ok(())
     }
 
     /// Adds a patch predicted at `patch`'s resolution over the full-resolution
-    /// square window (`x`, `y`, `tile`); returns finished bands.
+    /// square window (`x`, `y`, `tile`); finished bands go to `emit`.
     pub fn add(
         &mut self,
         x: usize,
         y: usize,
         tile: usize,
         patch: ArrayView2<f32>,
-    ) -> Result<Vec<Band>> {
-        let mut out = Vec::new();
-        self.advance(y, &mut out)?;
-        out.extend(
-            self.stitcher
-                .add_scaled(x as i64, y as i64, tile, tile, patch)?,
-        );
-        Ok(out)
+        emit: &mut dyn FnMut(Band) -> Result<()>,
+    ) -> Result<()> {
+        self.advance_to(y, emit)?;
+        if let Some(b) = self
+            .stitcher
+            .add_scaled(x as i64, y as i64, tile, tile, patch)?
+        {
+            emit(b)?;
+        }
+        Ok(())
     }
 
     /// Emits the remaining rows.
-    pub fn finish(mut self) -> Result<Vec<Band>> {
-        let mut out = Vec::new();
-        self.advance(self.height, &mut out)?;
-        out.extend(self.stitcher.finish());
-        Ok(out)
+    pub fn finish(mut self, emit: &mut dyn FnMut(Band) -> Result<()>) -> Result<()> {
+        self.advance_to(self.height, emit)?;
+        if let Some(b) = self.stitcher.finish() {
+            emit(b)?;
+        }
+        Ok(())
     }
 }
 
@@ -142,8 +138,14 @@ mod tests {
     #[test]
     fn stepping_keeps_bands_small_and_covers_every_row() {
         let mut s = StitchStream::new(2000, 10, Weighting::Uniform);
-        let mut bands = s.add(0, 1500, 10, Array2::ones((10, 10)).view()).unwrap();
-        bands.extend(s.finish().unwrap());
+        let mut bands = Vec::new();
+        let mut keep = |b: Band| {
+            bands.push(b);
+            Ok(())
+        };
+        s.add(0, 1500, 10, Array2::ones((10, 10)).view(), &mut keep)
+            .unwrap();
+        s.finish(&mut keep).unwrap();
         assert!(bands.iter().all(|b| b.probs.nrows() <= STEP_ROWS));
         let rows: usize = bands.iter().map(|b| b.probs.nrows()).sum();
         assert_eq!(rows, 2000);

@@ -363,3 +363,32 @@ fn list_reads_slides_and_truth() {
     assert_eq!(listed, vec![a]);
     assert!(SlideInput::list(&dir.path().join("missing"), None).is_err());
 }
+
+#[test]
+fn bands_stay_small_across_long_empty_stretches() {
+    let dir = tempfile::tempdir().unwrap();
+    // 3000 rows of glass above a tissue strip: no band may span the glass at once.
+    let img = Array3::from_shape_fn((3400, 96, 3), |(y, x, c)| {
+        if y < 3000 {
+            245
+        } else {
+            [180 + (x % 40) as u8, 100, 160][c]
+        }
+    });
+    let path = dir.path().join("tall.tiff");
+    write_tiff(&path, img.view(), &WriteOptions::default()).unwrap();
+    let cfg = config(vec![member(256, 128, 64)]);
+    let models: [Arc<dyn TileModel>; 1] = [Arc::new(Constant(2.0))];
+    let (mut rows, mut tallest) = (0, 0);
+    let mut sink = |_: usize, p: ArrayView2<f32>| {
+        rows += p.nrows();
+        tallest = tallest.max(p.nrows());
+        Ok(())
+    };
+    stitch_slide(&path, &cfg, &models, &mut sink as &mut dyn BandSink).unwrap();
+    assert_eq!(rows, 3400);
+    assert!(
+        tallest <= ftu_ensemble::merge::STEP_ROWS,
+        "a band of {tallest} rows"
+    );
+}
