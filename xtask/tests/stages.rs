@@ -64,6 +64,9 @@ train_folds = [0, 1]
 [infer]
 tta = "flips"
 thumbnail_factor = 16
+
+[stage2]
+init = "stage1"
 "#
     )
 }
@@ -162,11 +165,7 @@ fn stage2_runs_end_to_end_and_resumes_after_a_kill() {
     assert_eq!(selection.matches("\"fold\"").count(), 1, "{selection}");
     let compare = manifest("stage2/compare.md");
     assert!(compare.contains("| Stage 1 | Stage 2 |"), "{compare}");
-    assert_eq!(
-        compare.matches("Ensemble (1 folds)").count(),
-        4,
-        "{compare}"
-    );
+    assert_eq!(compare.matches("Ensemble (1 fold)").count(), 4, "{compare}");
 
     // A rerun does nothing but report.
     let o = xtask(&["stage2", "--config", cfg, "--quiet"]);
@@ -186,7 +185,10 @@ fn mistakes_are_reported_before_any_work() {
             "efficientnet-b9",
         ),
         (MODEL.replace("size = 64", "size = 60"), "multiple of 32"),
-        (MODEL.to_owned() + "\n[stage2]\nbogus = 1\n", "bogus"),
+        (
+            MODEL.replace("steps_per_epoch = 2", "steps_per_epoch = 2\nbogus = 1"),
+            "bogus",
+        ),
     ];
     for (model, expected) in cases {
         std::fs::write(&cfg, experiment(dir.path(), &model)).unwrap();

@@ -39,6 +39,7 @@ impl AblationRow {
     pub fn setup(&self, k: usize) -> String {
         let models = match self.models {
             Models::Single => "Average of single models".to_owned(),
+            Models::Ensemble if k == 1 => "Ensemble (1 fold)".to_owned(),
             Models::Ensemble => format!("Ensemble ({k} folds)"),
         };
         let tta = if self.tta { "TTA" } else { "no TTA" };

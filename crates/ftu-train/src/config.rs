@@ -29,6 +29,11 @@ pub struct TrainConfig {
     /// before training; the decoder keeps its seeded init.
     #[serde(default)]
     pub encoder_weights: Option<PathBuf>,
+    /// Optional whole-model weights (an earlier run's `best.safetensors`,
+    /// smp names) loaded before training instead of the seeded init; stage 2
+    /// uses it to start from stage 1's fold.
+    #[serde(default)]
+    pub init_weights: Option<PathBuf>,
     /// Seed of the model init, batch order and augmentations.
     #[serde(default = "default_seed")]
     pub seed: u64,
@@ -104,6 +109,7 @@ impl TrainConfig {
             data_dir: None,
             out_dir: None,
             encoder_weights: None,
+            init_weights: None,
             seed: default_seed(),
             epochs: default_epochs(),
             batch_size: default_batch(),

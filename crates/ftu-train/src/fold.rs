@@ -326,6 +326,10 @@ fn run_fold(
     if let Some(weights) = &cfg.encoder_weights {
         model.load_encoder_safetensors(weights)?;
     }
+    // A resumed run replaces these with `last.safetensors` below.
+    if let Some(weights) = &cfg.init_weights {
+        model.load_safetensors(weights)?;
+    }
     let params = model
         .entries()
         .iter()

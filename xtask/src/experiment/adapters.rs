@@ -115,12 +115,15 @@ pub fn check_infer(table: &toml::Table) -> Result<()> {
     Ok(())
 }
 
+/// Trains `folds` into `runs`; with `init_from` (stage 1's runs of the same
+/// model) each fold starts from that run's fold of the same number, so its
+/// validation slides stay unseen.
 pub fn train(
     tiles: &Path,
     runs: &Path,
     folds: &[usize],
     table: &toml::Table,
-    _resume: bool,
+    init_from: Option<&Path>,
     quiet: bool,
 ) -> Result<()> {
     let cfg = train_config(table)?;
@@ -134,8 +137,29 @@ pub fn train(
             ProgressMode::Bars
         },
     };
-    let cv = ftu_train::train_folds(tiles, runs, folds, &cfg, &opts)
-        .with_context(|| format!("training from {} into {}", tiles.display(), runs.display()))?;
+    let context = || format!("training from {} into {}", tiles.display(), runs.display());
+    let cv = match init_from {
+        None => ftu_train::train_folds(tiles, runs, folds, &cfg, &opts).with_context(context)?,
+        Some(init) => {
+            let mut cv = None;
+            for &fold in folds {
+                let mut cfg = cfg.clone();
+                let weights = init.join(format!("fold{fold}")).join("best.safetensors");
+                if !weights.is_file() {
+                    bail!(
+                        "{}: missing (stage 1 did not train fold {fold})",
+                        weights.display()
+                    );
+                }
+                cfg.init_weights = Some(weights);
+                cv = Some(
+                    ftu_train::train_folds(tiles, runs, &[fold], &cfg, &opts)
+                        .with_context(context)?,
+                );
+            }
+            cv.context("no folds to train")?
+        }
+    };
     for r in &cv.folds {
         println!(
             "{} fold={} best_dice={:.4} best_epoch={} seconds={:.1}",

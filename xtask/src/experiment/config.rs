@@ -172,6 +172,17 @@ pub struct Stage2Section {
     pub min_confidence: f32,
     /// Probability above which a foreground pixel counts as confident.
     pub confident_probability: f32,
+    /// Where stage 2's folds start: `scratch` (the seeded init, as the
+    /// recipe retrained from ImageNet weights) or `stage1` (stage 1's model
+    /// of the same fold: fine-tuning, far fewer steps on a CPU).
+    pub init: Stage2Init,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage2Init {
+    Scratch,
+    Stage1,
 }
 
 impl Default for Stage2Section {
@@ -181,6 +192,7 @@ impl Default for Stage2Section {
             post: PseudoPost::Threshold,
             min_confidence: 0.0,
             confident_probability: 0.7,
+            init: Stage2Init::Scratch,
         }
     }
 }
@@ -355,6 +367,15 @@ mod tests {
             checked += 1;
         }
         assert!(checked >= 4, "only {checked} experiment files");
+    }
+
+    /// The standalone preprocess + train file parses for both commands.
+    #[test]
+    fn train_synth_config_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/train-synth.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        PreprocessConfig::from_toml(&text, &path).unwrap();
+        ftu_train::TrainConfig::from_toml(&text, &path).unwrap();
     }
 
     #[test]

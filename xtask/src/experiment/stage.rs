@@ -18,9 +18,9 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use super::adapters::{self, Member};
-use super::config::{ExperimentConfig, PseudoSource, SelectBy};
+use super::config::{ExperimentConfig, PseudoSource, SelectBy, Stage2Init};
 use super::report;
-use super::state::{Mode, Steps};
+use super::state::Steps;
 use ftu_ensemble::SlideInput;
 
 /// Options of `stage1`, `stage2` and `demo`.
@@ -115,21 +115,27 @@ fn run_stage(
             |_| adapters::preprocess(&pre, opts.quiet),
         )?;
         let runs = dir.join("models").join(&model.name);
-        let inputs = (&model.train, &folds);
+        let init_from = (stage == Stage::Two && cfg.stage2.init == Stage2Init::Stage1).then(|| {
+            cfg.experiment
+                .out_dir
+                .join(Stage::One.dir_name())
+                .join("models")
+                .join(&model.name)
+        });
+        let inputs = (&model.train, &folds, &init_from);
         steps.run(
             &format!("{s}/train/{}", model.name),
             &inputs,
             &[&runs],
-            |mode| {
+            |_| {
                 adapters::train(
                     &tiles,
                     &runs,
                     &folds,
                     &model.train,
-                    mode == Mode::Resume,
+                    init_from.as_deref(),
                     opts.quiet,
                 )
-                .map(|_| ())
             },
         )?;
         // Reading cv.json is cheap; do it whether training ran or not.
