@@ -15,6 +15,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use super::cpu::{Float, slice};
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
@@ -67,34 +68,6 @@ impl Act {
 }
 
 /// The float types the kernels handle, widened to f64 for the arithmetic.
-trait Float: Copy + Default + Send + Sync + 'static {
-    fn f64(self) -> f64;
-    fn from(v: f64) -> Self;
-}
-impl Float for f32 {
-    fn f64(self) -> f64 {
-        self as f64
-    }
-    fn from(v: f64) -> Self {
-        v as f32
-    }
-}
-impl Float for f64 {
-    fn f64(self) -> f64 {
-        self
-    }
-    fn from(v: f64) -> Self {
-        v
-    }
-}
-
-fn slice<'a, T>(data: &'a [T], l: &Layout) -> Result<&'a [T]> {
-    match l.contiguous_offsets() {
-        Some((start, end)) => Ok(&data[start..end]),
-        None => candle_core::bail!("batch-norm kernel needs contiguous tensors"),
-    }
-}
-
 /// Per-channel sums over `(n, h, w)` of `f(channel, value)` for NCHW `x`.
 fn channel_sums<T: Float>(
     x: &[T],

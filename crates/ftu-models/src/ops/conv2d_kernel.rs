@@ -18,6 +18,7 @@ use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 use gemm::Parallelism;
 use rayon::prelude::*;
 
+use super::cpu::slice;
 use crate::layers::conv::Pad;
 
 /// Geometry of the convolution `x (n, cin, h, w) * w (cout, cin, k, k) -> (n, cout, ho, wo)`
@@ -398,13 +399,6 @@ fn weight_grad<T: Elem>(x: &[T], grad: &[T], g: Geometry) -> Vec<T> {
         gw.iter_mut().zip(&p).for_each(|(a, b)| *a += *b);
     }
     gw
-}
-
-fn slice<'a, T>(data: &'a [T], l: &Layout) -> Result<&'a [T]> {
-    match l.contiguous_offsets() {
-        Some((start, end)) => Ok(&data[start..end]),
-        None => candle_core::bail!("conv2d kernel needs contiguous tensors"),
-    }
 }
 
 /// Which product an op instance computes; the geometry is always that of the

@@ -9,6 +9,7 @@ use std::ops::{Add, AddAssign, Mul};
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
+use super::cpu::slice;
 use crate::layers::conv::Pad;
 
 /// Geometry shared by the forward and both gradients.
@@ -142,13 +143,6 @@ fn weight_grad<T: Elem>(x: &[T], grad: &[T], g: Geometry) -> Vec<T> {
         }
     });
     gw
-}
-
-fn slice<'a, T>(data: &'a [T], l: &Layout) -> Result<&'a [T]> {
-    match l.contiguous_offsets() {
-        Some((start, end)) => Ok(&data[start..end]),
-        None => candle_core::bail!("depthwise kernel needs contiguous tensors"),
-    }
 }
 
 /// Which of the three computations an op instance performs.

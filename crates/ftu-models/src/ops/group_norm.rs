@@ -13,34 +13,7 @@ use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Result, Shape, Tenso
 use rayon::prelude::*;
 
 use super::batch_norm::Act;
-
-trait Float: Copy + Default + Send + Sync + 'static {
-    fn f64(self) -> f64;
-    fn from(v: f64) -> Self;
-}
-impl Float for f32 {
-    fn f64(self) -> f64 {
-        self as f64
-    }
-    fn from(v: f64) -> Self {
-        v as f32
-    }
-}
-impl Float for f64 {
-    fn f64(self) -> f64 {
-        self
-    }
-    fn from(v: f64) -> Self {
-        v
-    }
-}
-
-fn slice<'a, T>(data: &'a [T], l: &Layout) -> Result<&'a [T]> {
-    match l.contiguous_offsets() {
-        Some((start, end)) => Ok(&data[start..end]),
-        None => candle_core::bail!("group-norm kernel needs contiguous tensors"),
-    }
-}
+use super::cpu::{Float, slice};
 
 /// `(channels, plane)` of an NCHW layout, checked against the group count.
 fn geometry(l: &Layout, groups: usize) -> Result<(usize, usize)> {

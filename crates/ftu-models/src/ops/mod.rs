@@ -8,6 +8,7 @@
 
 pub(crate) mod batch_norm;
 pub(crate) mod conv2d_kernel;
+mod cpu;
 pub(crate) mod depthwise;
 pub(crate) mod depthwise_kernel;
 pub(crate) mod group_norm;

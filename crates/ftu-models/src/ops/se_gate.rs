@@ -8,39 +8,12 @@
 
 use std::sync::Mutex;
 
+use super::cpu::{Float, slice};
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
 fn sigmoid(v: f64) -> f64 {
     1.0 / (1.0 + (-v).exp())
-}
-
-trait Float: Copy + Default + Send + Sync + 'static {
-    fn f64(self) -> f64;
-    fn from(v: f64) -> Self;
-}
-impl Float for f32 {
-    fn f64(self) -> f64 {
-        self as f64
-    }
-    fn from(v: f64) -> Self {
-        v as f32
-    }
-}
-impl Float for f64 {
-    fn f64(self) -> f64 {
-        self
-    }
-    fn from(v: f64) -> Self {
-        v
-    }
-}
-
-fn slice<'a, T>(data: &'a [T], l: &Layout) -> Result<&'a [T]> {
-    match l.contiguous_offsets() {
-        Some((start, end)) => Ok(&data[start..end]),
-        None => candle_core::bail!("se-gate kernel needs contiguous tensors"),
-    }
 }
 
 fn plane(l: &Layout) -> Result<usize> {
