@@ -3,16 +3,12 @@
 //! Thin glue: parse arguments, read configs, show progress, call the library
 //! crates. Each command lives in its own module under `cmd/`.
 
+mod alloc;
 mod cmd;
 mod experiment;
 mod io;
 
 use clap::{Parser, Subcommand};
-
-// Freed memory stays with the process: on this VM the host reclaims freed
-// pages within seconds and touching them again costs ~3.7 s/GiB.
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
 #[command(
@@ -59,6 +55,7 @@ enum Command {
 }
 
 fn main() {
+    alloc::keep_freed_memory();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Rle(c) => cmd::rle::run(c),

@@ -30,3 +30,14 @@ pub use crate::ops::depthwise_kernel::{
 };
 pub use crate::ops::group_norm::group_norm_act;
 pub use crate::ops::se_gate::{se_gate, supported as se_gate_supported};
+pub use crate::ops::upsample::{
+    supported as upsample_supported, upsample_bilinear_aligned, upsample_nearest,
+};
+
+/// The candle compositions the upsampling layers use off the CPU (and the
+/// references the kernels are tested and benched against).
+pub mod composed {
+    pub use crate::layers::resample::{
+        bilinear_composed as bilinear_aligned, nearest_composed as nearest,
+    };
+}

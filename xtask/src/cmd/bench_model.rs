@@ -98,12 +98,14 @@ pub fn run(args: BenchModelArgs) -> Result<()> {
     };
     let threads = std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "all".into());
     eprintln!(
-        "bench-model: {} {} batch {} size {} threads {threads}, median of {} after warm-up",
+        "bench-model: {} {} batch {} size {} threads {threads}, median of {} after warm-up, \
+         mimalloc purge delay {} ms",
         args.arch.name(),
         args.encoder.name(),
         args.batch,
         args.size,
-        args.iters
+        args.iters,
+        crate::alloc::purge_delay()
     );
     let peak = match peak_rss_mib()? {
         Some(mib) => format!("{mib:.1}"),

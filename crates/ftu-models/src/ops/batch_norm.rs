@@ -459,14 +459,11 @@ pub fn scale_shift_act(x: &Tensor, scale: &Tensor, shift: &Tensor, act: Act) -> 
 mod tests {
     use candle_core::{DType, Device, Var};
 
+    use super::super::testing::{max_diff, wave_with};
     use super::*;
 
     fn wave(shape: &[usize], f: f64, phase: f64) -> Tensor {
-        let n: usize = shape.iter().product();
-        let v: Vec<f64> = (0..n)
-            .map(|i| (i as f64 * f + phase).sin() * 1.5 + 0.2)
-            .collect();
-        Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
+        wave_with(shape, f, phase, 1.5, 0.2)
     }
 
     /// The plain candle composition: batch statistics, then the activation.
@@ -482,19 +479,6 @@ mod tests {
             .broadcast_add(&b.reshape((1, (), 1, 1)).unwrap())
             .unwrap();
         act.candle(&y).unwrap()
-    }
-
-    fn max_diff(a: &Tensor, b: &Tensor) -> f64 {
-        (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .max(0)
-            .unwrap()
-            .to_scalar::<f64>()
-            .unwrap()
     }
 
     #[test]

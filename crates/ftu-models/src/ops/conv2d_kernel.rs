@@ -565,26 +565,8 @@ pub fn conv_transpose2d_kernel(
 mod tests {
     use candle_core::{DType, Device, Var};
 
+    use super::super::testing::{max_diff, wave};
     use super::*;
-
-    fn wave(shape: (usize, usize, usize, usize), f: f64, phase: f64) -> Tensor {
-        let n = shape.0 * shape.1 * shape.2 * shape.3;
-        let v: Vec<f64> = (0..n).map(|i| (i as f64 * f + phase).sin()).collect();
-        Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
-    }
-
-    fn max_diff(a: &Tensor, b: &Tensor) -> f64 {
-        (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .max(0)
-            .unwrap()
-            .to_scalar::<f64>()
-            .unwrap()
-    }
 
     /// candle's reference path for the same convolution.
     fn reference(x: &Tensor, w: &Tensor, stride: usize, pad: Pad) -> Tensor {

@@ -3,8 +3,18 @@
 
 use candle_core::{Layout, Result};
 
-/// `f32` or `f64`, with conversions through `f64` for accumulation.
-pub(crate) trait Float: Copy + Default + Send + Sync + 'static {
+/// `f32` or `f64`, with conversions through `f64` for accumulation and the
+/// arithmetic that kernels do in the storage type.
+pub(crate) trait Float:
+    Copy
+    + Default
+    + Send
+    + Sync
+    + 'static
+    + std::ops::Add<Output = Self>
+    + std::ops::Mul<Output = Self>
+    + std::ops::AddAssign
+{
     fn f64(self) -> f64;
     fn from(v: f64) -> Self;
 }

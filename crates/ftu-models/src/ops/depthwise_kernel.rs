@@ -257,13 +257,8 @@ mod tests {
     use candle_core::{Device, Var};
 
     use super::super::depthwise::depthwise_conv2d;
+    use super::super::testing::wave;
     use super::*;
-
-    fn wave(shape: (usize, usize, usize, usize), f: f64, phase: f64) -> Tensor {
-        let n = shape.0 * shape.1 * shape.2 * shape.3;
-        let v: Vec<f64> = (0..n).map(|i| (i as f64 * f + phase).sin()).collect();
-        Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
-    }
 
     /// Forward and both gradients equal the shifted-view composition's.
     #[test]

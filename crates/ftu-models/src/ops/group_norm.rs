@@ -252,14 +252,11 @@ pub fn group_norm_act(
 mod tests {
     use candle_core::{D, Device, Var};
 
+    use super::super::testing::{max_diff, wave_with};
     use super::*;
 
     fn wave(shape: &[usize], f: f64, phase: f64) -> Tensor {
-        let n: usize = shape.iter().product();
-        let v: Vec<f64> = (0..n)
-            .map(|i| (i as f64 * f + phase).sin() * 1.5 + 0.2)
-            .collect();
-        Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
+        wave_with(shape, f, phase, 1.5, 0.2)
     }
 
     fn reference(x: &Tensor, g: &Tensor, b: &Tensor, groups: usize, act: Act) -> Tensor {
@@ -278,19 +275,6 @@ mod tests {
             .broadcast_add(&b.reshape((1, c, 1, 1)).unwrap())
             .unwrap();
         act.candle(&y).unwrap()
-    }
-
-    fn max_diff(a: &Tensor, b: &Tensor) -> f64 {
-        (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .max(0)
-            .unwrap()
-            .to_scalar::<f64>()
-            .unwrap()
     }
 
     #[test]

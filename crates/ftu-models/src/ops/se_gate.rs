@@ -172,27 +172,13 @@ pub fn se_gate(x: &Tensor, s: &Tensor) -> Result<Tensor> {
 
 #[cfg(test)]
 mod tests {
-    use candle_core::{Device, Var};
+    use candle_core::Var;
 
+    use super::super::testing::{assert_gradients, max_diff, wave_with};
     use super::*;
 
     fn wave(shape: &[usize], f: f64, phase: f64) -> Tensor {
-        let n: usize = shape.iter().product();
-        let v: Vec<f64> = (0..n).map(|i| (i as f64 * f + phase).sin() * 1.5).collect();
-        Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
-    }
-
-    fn max_diff(a: &Tensor, b: &Tensor) -> f64 {
-        (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .max(0)
-            .unwrap()
-            .to_scalar::<f64>()
-            .unwrap()
+        wave_with(shape, f, phase, 1.5, 0.0)
     }
 
     #[test]
@@ -229,41 +215,19 @@ mod tests {
 
     #[test]
     fn gradients_match_finite_differences() {
-        let x0 = wave(&[1, 2, 2, 3], 0.53, 0.3);
-        let s0 = wave(&[1, 2, 1, 1], 0.91, 1.1);
         let probe = wave(&[1, 2, 2, 3], 0.29, 2.0);
-        let loss = |x: &Tensor, s: &Tensor| {
-            (se_gate(x, s).unwrap() * &probe)
-                .unwrap()
-                .sum_all()
-                .unwrap()
-        };
-        let (x, s) = (
-            Var::from_tensor(&x0).unwrap(),
-            Var::from_tensor(&s0).unwrap(),
+        assert_gradients(
+            |t| {
+                (se_gate(&t[0], &t[1]).unwrap() * &probe)
+                    .and_then(|y| y.sum_all())
+                    .unwrap()
+            },
+            &[
+                wave(&[1, 2, 2, 3], 0.53, 0.3),
+                wave(&[1, 2, 1, 1], 0.91, 1.1),
+            ],
+            1e-6,
+            1e-7,
         );
-        let grads = loss(x.as_tensor(), s.as_tensor()).backward().unwrap();
-        let eps = 1e-6;
-        for (var, is_x) in [(&x, true), (&s, false)] {
-            let g = grads.get(var.as_tensor()).unwrap().flatten_all().unwrap();
-            let g = g.to_vec1::<f64>().unwrap();
-            let base = var
-                .as_tensor()
-                .flatten_all()
-                .unwrap()
-                .to_vec1::<f64>()
-                .unwrap();
-            for i in 0..base.len() {
-                let shifted = |d: f64| {
-                    let mut v = base.clone();
-                    v[i] += d;
-                    let t = Tensor::from_vec(v, var.dims(), &Device::Cpu).unwrap();
-                    let l = if is_x { loss(&t, &s0) } else { loss(&x0, &t) };
-                    l.to_scalar::<f64>().unwrap()
-                };
-                let fd = (shifted(eps) - shifted(-eps)) / (2.0 * eps);
-                assert!((fd - g[i]).abs() < 1e-7, "element {i}: fd {fd} vs {}", g[i]);
-            }
-        }
     }
 }
