@@ -5,9 +5,12 @@
 //! `scripts/train_reference.py` runs the same loop in PyTorch + smp.
 //!
 //! ```text
-//! cargo run --release -p ftu-train --example train_step -- \
+//! MIMALLOC_PURGE_DELAY=-1 cargo run --release -p ftu-train --example train_step -- \
 //!     --data data/tiles-synth-1024-256 --arch unet --batch 8 --steps 3
 //! ```
+//!
+//! The allocator is xtask's (mimalloc); `MIMALLOC_PURGE_DELAY=-1` keeps freed
+//! memory as `xtask` does by default (see `xtask/src/alloc.rs`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -18,6 +21,9 @@ use ftu_models::{ModelConfig, SegmentationModel, Slot};
 use ftu_train::data::{TileSet, loader, sampler};
 use ftu_train::optim::AdamW;
 use ftu_train::{Loss, LossConfig, OptimizerConfig, Sampling};
+
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut data = None;

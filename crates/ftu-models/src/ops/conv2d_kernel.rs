@@ -18,7 +18,7 @@ use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 use gemm::Parallelism;
 use rayon::prelude::*;
 
-use super::cpu::slice;
+use super::cpu::{Float, slice};
 use crate::layers::conv::Pad;
 
 /// Geometry of the convolution `x (n, cin, h, w) * w (cout, cin, k, k) -> (n, cout, ho, wo)`
@@ -95,26 +95,6 @@ impl Geometry {
     }
 }
 
-/// The float types the kernel handles.
-pub(crate) trait Elem:
-    Copy
-    + Default
-    + Send
-    + Sync
-    + 'static
-    + std::ops::Add<Output = Self>
-    + std::ops::AddAssign
-    + std::ops::Mul<Output = Self>
-{
-    const ONE: Self;
-}
-impl Elem for f32 {
-    const ONE: Self = 1.0;
-}
-impl Elem for f64 {
-    const ONE: Self = 1.0;
-}
-
 /// A row-major or transposed view of a matrix in a slice.
 #[derive(Clone, Copy)]
 pub(crate) struct Mat<'a, T> {
@@ -157,7 +137,7 @@ impl<'a, T> Mat<'a, T> {
 
 /// `dst (a.rows x b.cols, row-major) = [dst +] a * b`; `threaded` lets gemm
 /// split the product over rayon's threads (otherwise the caller parallelises).
-pub(crate) fn matmul<T: Elem>(
+pub(crate) fn matmul<T: Float>(
     dst: &mut [T],
     accumulate: bool,
     a: Mat<T>,
@@ -210,7 +190,7 @@ pub(crate) fn matmul<T: Elem>(
 }
 
 /// One image `(cin, h, w)` into its `(cin k k, ho wo)` patch matrix.
-fn im2col<T: Elem>(x: &[T], g: &Geometry, cols: &mut [T]) {
+fn im2col<T: Float>(x: &[T], g: &Geometry, cols: &mut [T]) {
     let (kk, po) = (g.k * g.k, g.plane_out());
     cols.par_chunks_mut(kk * po)
         .zip(x.par_chunks(g.plane_in()))
@@ -249,7 +229,7 @@ fn im2col<T: Elem>(x: &[T], g: &Geometry, cols: &mut [T]) {
 }
 
 /// Adds a `(cin k k, ho wo)` patch-matrix gradient back onto its image `(cin, h, w)`.
-fn col2im<T: Elem>(cols: &[T], g: &Geometry, x: &mut [T]) {
+fn col2im<T: Float>(cols: &[T], g: &Geometry, x: &mut [T]) {
     let (kk, po) = (g.k * g.k, g.plane_out());
     x.par_chunks_mut(g.plane_in())
         .zip(cols.par_chunks(kk * po))
@@ -298,21 +278,23 @@ fn per_image_threads(n: usize) -> bool {
     n >= rayon::current_num_threads()
 }
 
-/// A scratch im2col matrix, empty for pointwise convolutions.
-fn scratch<T: Elem>(g: &Geometry) -> Vec<T> {
-    if g.pointwise() {
-        Vec::new()
+/// Run `f` on this thread's im2col scratch matrix (empty for pointwise
+/// convolutions, which multiply the image directly).
+fn with_cols<T: Float, R>(g: &Geometry, f: impl FnOnce(&mut [T]) -> R) -> R {
+    let len = if g.pointwise() {
+        0
     } else {
-        vec![T::default(); g.patch() * g.plane_out()]
-    }
+        g.patch() * g.plane_out()
+    };
+    T::with_scratch(len, f)
 }
 
 /// `y_b = W · cols(x_b)` for every image.
-fn forward<T: Elem>(x: &[T], wt: &[T], g: Geometry) -> Vec<T> {
+fn forward<T: Float>(x: &[T], wt: &[T], g: Geometry) -> Vec<T> {
     let (kp, pi, po) = (g.patch(), g.plane_in(), g.plane_out());
     let mut y = vec![T::default(); g.n * g.cout * po];
     let w = Mat::rm(wt, g.cout, kp);
-    let image = |cols: &mut Vec<T>, (yb, xb): (&mut [T], &[T]), threaded: bool| {
+    let image = |cols: &mut [T], (yb, xb): (&mut [T], &[T]), threaded: bool| {
         if g.pointwise() {
             matmul(yb, false, w, Mat::rm(xb, g.cin, pi), threaded);
         } else {
@@ -326,20 +308,19 @@ fn forward<T: Elem>(x: &[T], wt: &[T], g: Geometry) -> Vec<T> {
     if per_image_threads(g.n) {
         pairs
             .par_bridge()
-            .for_each_init(|| scratch(&g), |cols, p| image(cols, p, false));
+            .for_each(|p| with_cols(&g, |cols| image(cols, p, false)));
     } else {
-        let mut cols = scratch(&g);
-        pairs.for_each(|p| image(&mut cols, p, true));
+        with_cols(&g, |cols| pairs.for_each(|p| image(cols, p, true)));
     }
     y
 }
 
 /// `grad_x_b = col2im(Wᵀ · grad_y_b)` for every image.
-fn input_grad<T: Elem>(grad: &[T], wt: &[T], g: Geometry) -> Vec<T> {
+fn input_grad<T: Float>(grad: &[T], wt: &[T], g: Geometry) -> Vec<T> {
     let (kp, pi, po) = (g.patch(), g.plane_in(), g.plane_out());
     let mut gx = vec![T::default(); g.n * g.cin * pi];
     let wt_t = Mat::rm(wt, g.cout, kp).t();
-    let image = |cols: &mut Vec<T>, (xb, gb): (&mut [T], &[T]), threaded: bool| {
+    let image = |cols: &mut [T], (xb, gb): (&mut [T], &[T]), threaded: bool| {
         let gb = Mat::rm(gb, g.cout, po);
         if g.pointwise() {
             matmul(xb, false, wt_t, gb, threaded);
@@ -354,31 +335,31 @@ fn input_grad<T: Elem>(grad: &[T], wt: &[T], g: Geometry) -> Vec<T> {
     if per_image_threads(g.n) {
         pairs
             .par_bridge()
-            .for_each_init(|| scratch(&g), |cols, p| image(cols, p, false));
+            .for_each(|p| with_cols(&g, |cols| image(cols, p, false)));
     } else {
-        let mut cols = scratch(&g);
-        pairs.for_each(|p| image(&mut cols, p, true));
+        with_cols(&g, |cols| pairs.for_each(|p| image(cols, p, true)));
     }
     gx
 }
 
 /// `grad_W = Σ_b grad_y_b · cols(x_b)ᵀ`: per thread over its share of the
 /// images, then the partial sums added.
-fn weight_grad<T: Elem>(x: &[T], grad: &[T], g: Geometry) -> Vec<T> {
+fn weight_grad<T: Float>(x: &[T], grad: &[T], g: Geometry) -> Vec<T> {
     let (kp, pi, po) = (g.patch(), g.plane_in(), g.plane_out());
     let images = |range: std::ops::Range<usize>, threaded: bool| {
         let mut gw = vec![T::default(); g.cout * kp];
-        let mut cols = scratch(&g);
-        for (i, b) in range.enumerate() {
-            let gb = Mat::rm(&grad[b * g.cout * po..(b + 1) * g.cout * po], g.cout, po);
-            let xb = &x[b * g.cin * pi..(b + 1) * g.cin * pi];
-            if g.pointwise() {
-                matmul(&mut gw, i > 0, gb, Mat::rm(xb, g.cin, pi).t(), threaded);
-            } else {
-                im2col(xb, &g, &mut cols);
-                matmul(&mut gw, i > 0, gb, Mat::rm(&cols, kp, po).t(), threaded);
+        with_cols(&g, |cols: &mut [T]| {
+            for (i, b) in range.enumerate() {
+                let gb = Mat::rm(&grad[b * g.cout * po..(b + 1) * g.cout * po], g.cout, po);
+                let xb = &x[b * g.cin * pi..(b + 1) * g.cin * pi];
+                if g.pointwise() {
+                    matmul(&mut gw, i > 0, gb, Mat::rm(xb, g.cin, pi).t(), threaded);
+                } else {
+                    im2col(xb, &g, cols);
+                    matmul(&mut gw, i > 0, gb, Mat::rm(cols, kp, po).t(), threaded);
+                }
             }
-        }
+        });
         gw
     };
     if !per_image_threads(g.n) {
@@ -419,7 +400,7 @@ struct ConvOp {
 }
 
 impl ConvOp {
-    fn run<T: Elem>(&self, a: &[T], b: &[T]) -> (Vec<T>, Shape) {
+    fn run<T: Float>(&self, a: &[T], b: &[T]) -> (Vec<T>, Shape) {
         let g = self.geometry;
         match self.part {
             Part::Forward => (forward(a, b, g), Shape::from((g.n, g.cout, g.ho, g.wo))),

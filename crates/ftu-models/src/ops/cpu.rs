@@ -1,5 +1,7 @@
-//! What the CPU kernels share: the float types they run on and their view of
-//! a contiguous candle buffer.
+//! What the CPU kernels share: the float types they run on, per-thread
+//! scratch buffers, and their view of a contiguous candle buffer.
+
+use std::cell::RefCell;
 
 use candle_core::{Layout, Result};
 
@@ -15,25 +17,64 @@ pub(crate) trait Float:
     + std::ops::Mul<Output = Self>
     + std::ops::AddAssign
 {
+    const ONE: Self;
     fn f64(self) -> f64;
     fn from(v: f64) -> Self;
+    /// Run `f` on this thread's scratch buffer of `len` elements. The
+    /// contents are whatever the previous user left: callers overwrite it.
+    /// Reusing it spares a zeroed allocation of up to ~100 MB per image per
+    /// convolution (im2col matrices).
+    fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R;
+}
+
+thread_local! {
+    static SCRATCH_F32: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    static SCRATCH_F64: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Take the buffer out of its cell while `f` runs, so a nested call on the
+/// same thread (rayon work-stealing inside `f`) gets a buffer of its own;
+/// the larger one is kept afterwards.
+fn with_cell<T: Copy + Default, R>(
+    cell: &RefCell<Vec<T>>,
+    len: usize,
+    f: impl FnOnce(&mut [T]) -> R,
+) -> R {
+    let mut buf = cell.take();
+    if buf.len() < len {
+        buf.resize(len, T::default());
+    }
+    let r = f(&mut buf[..len]);
+    let mut kept = cell.borrow_mut();
+    if buf.len() > kept.len() {
+        *kept = buf;
+    }
+    r
 }
 
 impl Float for f32 {
+    const ONE: Self = 1.0;
     fn f64(self) -> f64 {
         self as f64
     }
     fn from(v: f64) -> Self {
         v as f32
     }
+    fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R {
+        SCRATCH_F32.with(|c| with_cell(c, len, f))
+    }
 }
 
 impl Float for f64 {
+    const ONE: Self = 1.0;
     fn f64(self) -> f64 {
         self
     }
     fn from(v: f64) -> Self {
         v
+    }
+    fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R {
+        SCRATCH_F64.with(|c| with_cell(c, len, f))
     }
 }
 

@@ -4,12 +4,10 @@
 //! The first custom kernel of issue 6. CPU, f32 / f64, contiguous NCHW; other
 //! devices use the shifted-view composition in [`super::depthwise`].
 
-use std::ops::{Add, AddAssign, Mul};
-
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::cpu::slice;
+use super::cpu::{Float, slice};
 use crate::layers::conv::Pad;
 
 /// Geometry shared by the forward and both gradients.
@@ -56,11 +54,7 @@ impl Geometry {
     }
 }
 
-trait Elem: Copy + Default + Send + Sync + Add<Output = Self> + Mul<Output = Self> + AddAssign {}
-impl Elem for f32 {}
-impl Elem for f64 {}
-
-fn forward<T: Elem>(x: &[T], wt: &[T], g: Geometry) -> Vec<T> {
+fn forward<T: Float>(x: &[T], wt: &[T], g: Geometry) -> Vec<T> {
     let (plane_in, plane_out, kk) = (g.h * g.w, g.ho * g.wo, g.k * g.k);
     let mut out = vec![T::default(); g.n * g.c * plane_out];
     out.par_chunks_mut(plane_out)
@@ -89,7 +83,7 @@ fn forward<T: Elem>(x: &[T], wt: &[T], g: Geometry) -> Vec<T> {
     out
 }
 
-fn input_grad<T: Elem>(grad: &[T], wt: &[T], g: Geometry) -> Vec<T> {
+fn input_grad<T: Float>(grad: &[T], wt: &[T], g: Geometry) -> Vec<T> {
     let (plane_in, plane_out, kk) = (g.h * g.w, g.ho * g.wo, g.k * g.k);
     let mut gx = vec![T::default(); g.n * g.c * plane_in];
     gx.par_chunks_mut(plane_in)
@@ -116,7 +110,7 @@ fn input_grad<T: Elem>(grad: &[T], wt: &[T], g: Geometry) -> Vec<T> {
     gx
 }
 
-fn weight_grad<T: Elem>(x: &[T], grad: &[T], g: Geometry) -> Vec<T> {
+fn weight_grad<T: Float>(x: &[T], grad: &[T], g: Geometry) -> Vec<T> {
     let (plane_in, plane_out, kk) = (g.h * g.w, g.ho * g.wo, g.k * g.k);
     let mut gw = vec![T::default(); g.c * kk];
     gw.par_chunks_mut(kk).enumerate().for_each(|(c, gwc)| {
@@ -164,7 +158,7 @@ struct DepthwiseOp {
 }
 
 impl DepthwiseOp {
-    fn run<T: Elem>(&self, a: &[T], b: &[T]) -> (Vec<T>, Shape) {
+    fn run<T: Float>(&self, a: &[T], b: &[T]) -> (Vec<T>, Shape) {
         let g = self.geometry;
         match self.part {
             Part::Forward => (forward(a, b, g), Shape::from((g.n, g.c, g.ho, g.wo))),
