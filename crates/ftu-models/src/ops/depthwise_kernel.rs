@@ -48,141 +48,194 @@ impl Geometry {
         })
     }
 
-    /// Input row/column of output `o` and tap `i`, if inside the image.
-    fn src(o: usize, i: usize, stride: usize, pad: usize, size: usize) -> Option<usize> {
-        (o * stride + i).checked_sub(pad).filter(|&v| v < size)
+    /// Rows and columns of the zero-padded plane that the taps reach.
+    fn padded(&self) -> (usize, usize) {
+        (
+            (self.ho - 1) * self.stride + self.k,
+            (self.wo - 1) * self.stride + self.k,
+        )
     }
 
-    /// The output columns whose tap `j` falls inside the input row, and the
-    /// input column of the first: inner loops run over this range without a
-    /// bounds test per element (and vectorise at stride 1). The elements and
-    /// the order they are added in are those of a test per element.
-    fn cols(&self, j: usize) -> (std::ops::Range<usize>, usize) {
-        let s = self.stride;
-        let start = self.left.saturating_sub(j).div_ceil(s);
-        let end = if self.w + self.left > j {
-            ((self.w - 1 + self.left - j) / s + 1).min(self.wo)
+    /// Width of one column phase of a padded row.
+    fn phase_w(&self) -> usize {
+        self.padded().1.div_ceil(self.stride)
+    }
+
+    /// Length of a padded row: `stride` phases.
+    fn row_len(&self) -> usize {
+        self.stride * self.phase_w()
+    }
+
+    /// Offset in a padded row of padded column `pc`. Columns are stored by
+    /// phase (`pc % stride`), so the inputs that tap `j` meets along an
+    /// output row are one contiguous run starting at `at(j)`.
+    fn at(&self, pc: usize) -> usize {
+        (pc % self.stride) * self.phase_w() + pc / self.stride
+    }
+
+    fn padded_len(&self) -> usize {
+        self.padded().0 * self.row_len()
+    }
+}
+
+/// One input plane into its zero-padded, phase-split layout.
+fn pad_plane<T: Float>(g: &Geometry, src: &[T], dst: &mut [T]) {
+    dst.fill(T::default());
+    let (rows, cols) = g.padded();
+    let rl = g.row_len();
+    for (iy, row) in src.chunks(g.w).enumerate().take(rows.saturating_sub(g.top)) {
+        let d = &mut dst[(iy + g.top) * rl..(iy + g.top + 1) * rl];
+        let n = g.w.min(cols.saturating_sub(g.left));
+        if g.stride == 1 {
+            d[g.left..g.left + n].copy_from_slice(&row[..n]);
         } else {
-            0
-        };
-        if start >= end {
-            return (0..0, 0);
+            for (ix, &v) in row[..n].iter().enumerate() {
+                d[g.at(ix + g.left)] = v;
+            }
         }
-        (start..end, start * s + j - self.left)
     }
 }
 
-/// `dst[k] += src[first + k·stride] · tap` over `dst`.
-#[inline(always)]
-fn axpy<T: Float>(dst: &mut [T], src: &[T], first: usize, stride: usize, tap: T) {
-    if stride == 1 {
-        let n = dst.len();
-        for (d, &v) in dst.iter_mut().zip(&src[first..first + n]) {
-            *d += v * tap;
-        }
-    } else {
-        for (d, &v) in dst.iter_mut().zip(src[first..].iter().step_by(stride)) {
-            *d += v * tap;
-        }
-    }
-}
+// Zero padding adds `0 · tap` terms where the unpadded loops skipped a tap;
+// each sum still adds its other terms in the same order, so results are
+// those of bounds-tested loops (up to the sign of an exact zero).
 
 fn forward<T: Float>(x: &[T], wt: &[T], g: Geometry) -> Vec<T> {
     let (plane_in, plane_out, kk) = (g.h * g.w, g.ho * g.wo, g.k * g.k);
+    let (rl, s) = (g.row_len(), g.stride);
     let mut out = vec![T::default(); g.n * g.c * plane_out];
     out.par_chunks_mut(plane_out)
         .enumerate()
         .for_each(|(p, o)| {
             let xp = &x[p * plane_in..(p + 1) * plane_in];
             let wc = &wt[(p % g.c) * kk..(p % g.c + 1) * kk];
-            for oy in 0..g.ho {
-                for i in 0..g.k {
-                    let Some(iy) = Geometry::src(oy, i, g.stride, g.top, g.h) else {
-                        continue;
-                    };
-                    let row = &xp[iy * g.w..(iy + 1) * g.w];
-                    let orow = &mut o[oy * g.wo..(oy + 1) * g.wo];
-                    for j in 0..g.k {
-                        let (valid, first) = g.cols(j);
-                        axpy(&mut orow[valid], row, first, g.stride, wc[i * g.k + j]);
+            T::with_scratch(g.padded_len(), |pad| {
+                pad_plane(&g, xp, pad);
+                for (oy, orow) in o.chunks_mut(g.wo).enumerate() {
+                    for i in 0..g.k {
+                        let prow = &pad[(oy * s + i) * rl..(oy * s + i + 1) * rl];
+                        for j in 0..g.k {
+                            let tap = wc[i * g.k + j];
+                            let run = &prow[g.at(j)..g.at(j) + g.wo];
+                            for (d, &v) in orow.iter_mut().zip(run) {
+                                *d += v * tap;
+                            }
+                        }
                     }
                 }
-            }
+            })
         });
     out
 }
 
 fn input_grad<T: Float>(grad: &[T], wt: &[T], g: Geometry) -> Vec<T> {
     let (plane_in, plane_out, kk) = (g.h * g.w, g.ho * g.wo, g.k * g.k);
+    let (rl, s) = (g.row_len(), g.stride);
+    let (rows, cols) = g.padded();
     let mut gx = vec![T::default(); g.n * g.c * plane_in];
     gx.par_chunks_mut(plane_in)
         .enumerate()
         .for_each(|(p, gxp)| {
             let gp = &grad[p * plane_out..(p + 1) * plane_out];
             let wc = &wt[(p % g.c) * kk..(p % g.c + 1) * kk];
-            for oy in 0..g.ho {
-                for i in 0..g.k {
-                    let Some(iy) = Geometry::src(oy, i, g.stride, g.top, g.h) else {
-                        continue;
-                    };
-                    let grow = &gp[oy * g.wo..(oy + 1) * g.wo];
-                    let xrow = &mut gxp[iy * g.w..(iy + 1) * g.w];
-                    for j in 0..g.k {
-                        let tap = wc[i * g.k + j];
-                        let (valid, first) = g.cols(j);
-                        let src = &grow[valid];
-                        if g.stride == 1 {
-                            for (d, &v) in xrow[first..first + src.len()].iter_mut().zip(src) {
-                                *d += v * tap;
-                            }
-                        } else {
-                            for (d, &v) in xrow[first..].iter_mut().step_by(g.stride).zip(src) {
+            T::with_scratch(g.padded_len(), |pad| {
+                // Scatter into the padded plane, then keep the image part.
+                pad.fill(T::default());
+                for (oy, grow) in gp.chunks(g.wo).enumerate() {
+                    for i in 0..g.k {
+                        let prow = &mut pad[(oy * s + i) * rl..(oy * s + i + 1) * rl];
+                        for j in 0..g.k {
+                            let tap = wc[i * g.k + j];
+                            let run = &mut prow[g.at(j)..g.at(j) + g.wo];
+                            for (d, &v) in run.iter_mut().zip(grow) {
                                 *d += v * tap;
                             }
                         }
                     }
                 }
-            }
+                let n = g.w.min(cols.saturating_sub(g.left));
+                for (iy, row) in gxp
+                    .chunks_mut(g.w)
+                    .enumerate()
+                    .take(rows.saturating_sub(g.top))
+                {
+                    let prow = &pad[(iy + g.top) * rl..(iy + g.top + 1) * rl];
+                    if s == 1 {
+                        row[..n].copy_from_slice(&prow[g.left..g.left + n]);
+                    } else {
+                        for (ix, d) in row[..n].iter_mut().enumerate() {
+                            *d = prow[g.at(ix + g.left)];
+                        }
+                    }
+                }
+            })
         });
     gx
 }
 
+/// Adds one output row's weight-gradient terms: for each tap, the dot
+/// product of the gradient row with the input run the tap meets, summed in
+/// column order. All `K x K` sums advance together (independent chains the
+/// CPU overlaps) while each keeps the order of a tap-by-tap loop.
+#[inline(always)]
+fn weight_row<T: Float, const K: usize>(
+    g: &Geometry,
+    pad: &[T],
+    oy: usize,
+    grow: &[T],
+    gwc: &mut [T],
+) {
+    let rl = g.row_len();
+    let base = oy * g.stride * rl;
+    let mut acc = [[T::default(); K]; K];
+    let starts: [usize; K] = std::array::from_fn(|j| g.at(j));
+    for (ox, &d) in grow.iter().enumerate() {
+        for (i, acc_i) in acc.iter_mut().enumerate() {
+            let prow = &pad[base + i * rl..base + (i + 1) * rl];
+            for (a, &st) in acc_i.iter_mut().zip(&starts) {
+                *a += d * prow[st + ox];
+            }
+        }
+    }
+    for (i, acc_i) in acc.iter().enumerate() {
+        for (j, &a) in acc_i.iter().enumerate() {
+            gwc[i * K + j] += a;
+        }
+    }
+}
+
 fn weight_grad<T: Float>(x: &[T], grad: &[T], g: Geometry) -> Vec<T> {
     let (plane_in, plane_out, kk) = (g.h * g.w, g.ho * g.wo, g.k * g.k);
+    let rl = g.row_len();
     let mut gw = vec![T::default(); g.c * kk];
     gw.par_chunks_mut(kk).enumerate().for_each(|(c, gwc)| {
-        for b in 0..g.n {
-            let p = b * g.c + c;
-            let xp = &x[p * plane_in..(p + 1) * plane_in];
-            let gp = &grad[p * plane_out..(p + 1) * plane_out];
-            for oy in 0..g.ho {
-                for i in 0..g.k {
-                    let Some(iy) = Geometry::src(oy, i, g.stride, g.top, g.h) else {
-                        continue;
-                    };
-                    let grow = &gp[oy * g.wo..(oy + 1) * g.wo];
-                    let xrow = &xp[iy * g.w..(iy + 1) * g.w];
-                    for j in 0..g.k {
-                        let (valid, first) = g.cols(j);
-                        let mut acc = T::default();
-                        if g.stride == 1 {
-                            let src = &grow[valid];
-                            for (&d, &v) in src.iter().zip(&xrow[first..first + src.len()]) {
-                                acc += d * v;
-                            }
-                        } else {
-                            for (&d, &v) in grow[valid]
-                                .iter()
-                                .zip(xrow[first..].iter().step_by(g.stride))
-                            {
-                                acc += d * v;
+        T::with_scratch(g.padded_len(), |pad| {
+            for b in 0..g.n {
+                let p = b * g.c + c;
+                pad_plane(&g, &x[p * plane_in..(p + 1) * plane_in], pad);
+                let gp = &grad[p * plane_out..(p + 1) * plane_out];
+                for (oy, grow) in gp.chunks(g.wo).enumerate() {
+                    match g.k {
+                        3 => weight_row::<T, 3>(&g, pad, oy, grow, gwc),
+                        5 => weight_row::<T, 5>(&g, pad, oy, grow, gwc),
+                        _ => {
+                            for i in 0..g.k {
+                                let r = (oy * g.stride + i) * rl;
+                                let prow = &pad[r..r + rl];
+                                for j in 0..g.k {
+                                    let run = &prow[g.at(j)..g.at(j) + g.wo];
+                                    let mut acc = T::default();
+                                    for (&d, &v) in grow.iter().zip(run) {
+                                        acc += d * v;
+                                    }
+                                    gwc[i * g.k + j] += acc;
+                                }
                             }
                         }
-                        gwc[i * g.k + j] += acc;
                     }
                 }
             }
-        }
+        })
     });
     gw
 }
