@@ -19,12 +19,20 @@ pub trait TileModel: Send + Sync {
     fn logits(&self, batch: &Tensor) -> Result<Tensor>;
 }
 
+/// The engine builds batches and reads logits on the CPU (TTA views,
+/// stitching); the network runs on its own device. Both moves are no-ops
+/// on the CPU.
 impl TileModel for SegmentationModel {
     fn logits(&self, batch: &Tensor) -> Result<Tensor> {
+        let batch = batch
+            .to_device(self.device())
+            .map_err(|source| EnsembleError::tensor("moving the batch to the model", source))?;
         let out = self
-            .forward(batch)
+            .forward(&batch)
             .map_err(|source| EnsembleError::model("forward pass", source))?;
-        Ok(out.mask)
+        out.mask
+            .to_device(&Device::Cpu)
+            .map_err(|source| EnsembleError::tensor("reading the logits back", source))
     }
 }
 
@@ -57,10 +65,13 @@ pub fn member_source(member: &MemberConfig) -> Result<(ModelConfig, std::path::P
     }
 }
 
-/// Builds a member's network on the CPU and loads its weights (strict).
+/// Builds a member's network on [`ftu_models::device::select`]'s device and
+/// loads its weights (strict).
 pub fn load_member(member: &MemberConfig) -> Result<Arc<dyn TileModel>> {
     let (config, weights) = member_source(member)?;
-    let model = SegmentationModel::new(&config, &Device::Cpu, 0).map_err(|source| {
+    let device = ftu_models::device::select()
+        .map_err(|source| EnsembleError::tensor("choosing the device", source))?;
+    let model = SegmentationModel::new(&config, &device, 0).map_err(|source| {
         EnsembleError::model(
             format!("member {}: building the network", member.name()),
             source,

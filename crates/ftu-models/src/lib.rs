@@ -32,7 +32,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Layout: [`config`] (what to build), [`encoder::efficientnet`],
+//! Layout: [`config`] (what to build), [`device`] (CPU or CUDA, chosen once
+//! for the whole pipeline), [`encoder::efficientnet`],
 //! [`decoder`] (`unet`, `fpn`, `linknet`), [`head`], [`input`] (ImageNet
 //! normalisation of RGB tiles into a batch), `weights` (safetensors
 //! I/O, methods on [`SegmentationModel`]); `layers` and `ops` hold the
@@ -41,6 +42,7 @@
 
 pub mod config;
 pub mod decoder;
+pub mod device;
 pub mod encoder;
 pub mod error;
 pub mod head;

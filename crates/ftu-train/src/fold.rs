@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use candle_core::Device;
 use ftu_models::{ModelConfig, SegmentationModel, Slot};
 use serde::{Deserialize, Serialize};
 
@@ -272,11 +271,12 @@ impl Fold<'_> {
         let mut loss_sum = 0f64;
         for batch in rx {
             let batch = batch?;
-            let logits = self.model.forward(&batch.images)?.mask;
+            let device = self.model.device();
+            let logits = self.model.forward(&batch.images.to_device(device)?)?.mask;
             let n = batch.images.dim(0)?;
             let l = self
                 .loss
-                .forward(&logits, &batch.masks)?
+                .forward(&logits, &batch.masks.to_device(device)?)?
                 .to_scalar::<f32>()? as f64;
             loss_sum += l * n as f64;
             let probs = candle_nn::ops::sigmoid(&logits)?
@@ -322,7 +322,7 @@ fn run_fold(
     };
     write_run_config(&run_dir.join("config.toml"), &run, opts.resume)?;
 
-    let model = SegmentationModel::new(&cfg.model, &Device::Cpu, cfg.seed)?;
+    let model = SegmentationModel::new(&cfg.model, &ftu_models::device::select()?, cfg.seed)?;
     if let Some(weights) = &cfg.encoder_weights {
         model.load_encoder_safetensors(weights)?;
     }
@@ -421,8 +421,12 @@ fn run_fold(
                 Per::Step => state.step as usize,
             };
             lr = cfg.schedule.lr(t, total);
-            let logits = f.model.forward_t(&batch.images, true)?.mask;
-            let loss = f.loss.forward(&logits, &batch.masks)?;
+            // The loader builds batches on the CPU (its own threads); moving
+            // them is a no-op there.
+            let device = f.model.device();
+            let images = batch.images.to_device(device)?;
+            let logits = f.model.forward_t(&images, true)?.mask;
+            let loss = f.loss.forward(&logits, &batch.masks.to_device(device)?)?;
             let value = loss.to_scalar::<f32>()? as f64;
             if !value.is_finite() {
                 return Err(f.non_finite(&state, "the training loss"));
@@ -452,8 +456,12 @@ fn run_fold(
                 .take(cfg.validation.precise_bn_batches)
                 .enumerate()
                 .map(|(i, tiles)| loader::build_batch(&set, tiles, i, None).map(|b| b.images))
-                .collect::<Result<_, _>>()
+                .collect::<Result<Vec<_>, _>>()
         })?;
+        let calibration = calibration
+            .iter()
+            .map(|x| x.to_device(f.model.device()))
+            .collect::<candle_core::Result<Vec<_>>>()?;
         precise_bn::recalibrate(&f.model, &calibration)?;
         let (val_loss, acc) = f.validate(&split.val)?;
         if !val_loss.is_finite() {

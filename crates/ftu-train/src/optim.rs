@@ -133,7 +133,11 @@ impl AdamW {
                         s.var.dims()
                     ));
                 }
-                t.to_dtype(s.var.dtype()).map_err(|e| e.to_string())
+                // Checkpoints are read to the CPU; the moments live beside
+                // their parameter.
+                t.to_dtype(s.var.dtype())
+                    .and_then(|t| t.to_device(s.var.device()))
+                    .map_err(|e| e.to_string())
             };
             loaded.push((
                 get(format!("optim.m.{name}"))?,

@@ -8,7 +8,7 @@
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use candle_core::{Device, Tensor};
+use candle_core::Tensor;
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use clap::Args;
 use ftu_models::{Arch, Encoder, ModelConfig, SegmentationModel};
@@ -57,7 +57,7 @@ fn time(iters: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
 }
 
 pub fn run(args: BenchModelArgs) -> Result<()> {
-    let device = Device::Cpu;
+    let device = ftu_models::device::select()?;
     let cfg = ModelConfig::new(args.arch, args.encoder);
     let model = SegmentationModel::new(&cfg, &device, 0)?;
     let shape = (args.batch, 3, args.size, args.size);
@@ -66,6 +66,8 @@ pub fn run(args: BenchModelArgs) -> Result<()> {
         let out = model.forward(&x)?;
         // Detach so the graph (and its activations) is freed at once.
         std::hint::black_box(out.mask.detach());
+        // CUDA kernels run asynchronously: wait for them (no-op on the CPU).
+        device.synchronize()?;
         Ok(())
     })?;
     let train_step_s = if args.train {
@@ -90,6 +92,7 @@ pub fn run(args: BenchModelArgs) -> Result<()> {
             let loss = loss_fn.forward(&logits, &target)?;
             let grads = loss.backward()?;
             opt.step(&grads)?;
+            device.synchronize()?;
             Ok(())
         })?;
         format!("{s:.4}")
@@ -98,12 +101,13 @@ pub fn run(args: BenchModelArgs) -> Result<()> {
     };
     let threads = std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "all".into());
     eprintln!(
-        "bench-model: {} {} batch {} size {} threads {threads}, median of {} after warm-up, \
-         mimalloc purge delay {} ms",
+        "bench-model: {} {} batch {} size {} on {:?}, threads {threads}, median of {} after \
+         warm-up, mimalloc purge delay {} ms",
         args.arch.name(),
         args.encoder.name(),
         args.batch,
         args.size,
+        device.location(),
         args.iters,
         crate::alloc::purge_delay()
     );

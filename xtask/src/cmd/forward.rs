@@ -56,8 +56,9 @@ fn config_from_weights(
 }
 
 pub fn run(args: ForwardArgs) -> Result<()> {
-    let device = Device::Cpu;
-    let weights = candle_core::safetensors::load(&args.weights, &device)
+    // Files are read and written on the CPU; the model runs on `device`.
+    let device = ftu_models::device::select()?;
+    let weights = candle_core::safetensors::load(&args.weights, &Device::Cpu)
         .with_context(|| format!("{}: cannot read weights", args.weights.display()))?;
     let mut cfg = config_from_weights(args.arch, args.encoder, &weights).with_context(|| {
         format!(
@@ -69,7 +70,7 @@ pub fn run(args: ForwardArgs) -> Result<()> {
     cfg.pad_input = args.pad;
     let model = SegmentationModel::new(&cfg, &device, 0)?;
     model.load_tensors(&weights, &args.weights)?;
-    let inputs = candle_core::safetensors::load(&args.input, &device)
+    let inputs = candle_core::safetensors::load(&args.input, &Device::Cpu)
         .with_context(|| format!("{}: cannot read input", args.input.display()))?;
     let Some(x) = inputs.get("input") else {
         bail!("{}: no tensor named `input`", args.input.display());
@@ -81,13 +82,13 @@ pub fn run(args: ForwardArgs) -> Result<()> {
             x.dims()
         );
     }
-    let x = x.to_dtype(DType::F32)?;
+    let x = x.to_dtype(DType::F32)?.to_device(&device)?;
     let out = model
         .forward(&x)
         .with_context(|| format!("{}: forward pass", args.input.display()))?;
-    let mut tensors = HashMap::from([("output".to_string(), out.mask)]);
+    let mut tensors = HashMap::from([("output".to_string(), out.mask.to_device(&Device::Cpu)?)]);
     if let Some(label) = out.label {
-        tensors.insert("label".to_string(), label);
+        tensors.insert("label".to_string(), label.to_device(&Device::Cpu)?);
     }
     let name = args
         .output
