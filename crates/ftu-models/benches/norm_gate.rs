@@ -64,7 +64,9 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("candle_forward_backward", |bn| {
         bn.iter(|| {
-            let y = xt.broadcast_mul(&candle_nn::ops::sigmoid(st).unwrap()).unwrap();
+            let y = xt
+                .broadcast_mul(&candle_nn::ops::sigmoid(st).unwrap())
+                .unwrap();
             black_box(y.sum_all().unwrap().backward().unwrap())
         })
     });
