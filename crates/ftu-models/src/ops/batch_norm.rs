@@ -15,7 +15,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use super::cpu::{Float, slice};
+use super::cpu::{Float, float_kernel};
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
@@ -154,15 +154,11 @@ impl CustomOp3 for TrainOp {
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let (c, plane) = geometry(l1)?;
-        let storage = match (s1, s2, s3) {
-            (CpuStorage::F32(x), CpuStorage::F32(g), CpuStorage::F32(b)) => {
-                CpuStorage::F32(self.run(slice(x, l1)?, slice(g, l2)?, slice(b, l3)?, c, plane))
-            }
-            (CpuStorage::F64(x), CpuStorage::F64(g), CpuStorage::F64(b)) => {
-                CpuStorage::F64(self.run(slice(x, l1)?, slice(g, l2)?, slice(b, l3)?, c, plane))
-            }
-            _ => candle_core::bail!("batch-norm kernel supports f32 and f64 only"),
-        };
+        let storage = float_kernel!(
+            "batch-norm",
+            [(x, s1, l1), (g, s2, l2), (b, s3, l3)],
+            self.run(x, g, b, c, plane)
+        );
         Ok((storage, l1.shape().clone()))
     }
 
@@ -314,15 +310,11 @@ impl CustomOp2 for GradOp {
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let (c, plane) = geometry(l1)?;
-        let storage = match (s1, s2) {
-            (CpuStorage::F32(x), CpuStorage::F32(d)) => {
-                CpuStorage::F32(self.run(slice(x, l1)?, slice(d, l2)?, c, plane))
-            }
-            (CpuStorage::F64(x), CpuStorage::F64(d)) => {
-                CpuStorage::F64(self.run(slice(x, l1)?, slice(d, l2)?, c, plane))
-            }
-            _ => candle_core::bail!("batch-norm kernel supports f32 and f64 only"),
-        };
+        let storage = float_kernel!(
+            "batch-norm",
+            [(x, s1, l1), (d, s2, l2)],
+            self.run(x, d, c, plane)
+        );
         Ok((storage, l1.shape().clone()))
     }
 }
@@ -364,15 +356,11 @@ impl CustomOp3 for ScaleShiftOp {
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let (c, plane) = geometry(l1)?;
-        let storage = match (s1, s2, s3) {
-            (CpuStorage::F32(x), CpuStorage::F32(a), CpuStorage::F32(b)) => {
-                CpuStorage::F32(self.run(slice(x, l1)?, slice(a, l2)?, slice(b, l3)?, c, plane))
-            }
-            (CpuStorage::F64(x), CpuStorage::F64(a), CpuStorage::F64(b)) => {
-                CpuStorage::F64(self.run(slice(x, l1)?, slice(a, l2)?, slice(b, l3)?, c, plane))
-            }
-            _ => candle_core::bail!("scale-shift kernel supports f32 and f64 only"),
-        };
+        let storage = float_kernel!(
+            "scale-shift",
+            [(x, s1, l1), (a, s2, l2), (b, s3, l3)],
+            self.run(x, a, b, c, plane)
+        );
         Ok((storage, l1.shape().clone()))
     }
 

@@ -18,7 +18,7 @@ use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 use gemm::Parallelism;
 use rayon::prelude::*;
 
-use super::cpu::{Float, slice};
+use super::cpu::{Float, float_kernel};
 use crate::layers::conv::Pad;
 
 /// Geometry of the convolution `x (n, cin, h, w) * w (cout, cin, k, k) -> (n, cout, ho, wo)`
@@ -400,12 +400,21 @@ struct ConvOp {
 }
 
 impl ConvOp {
-    fn run<T: Float>(&self, a: &[T], b: &[T]) -> (Vec<T>, Shape) {
+    fn run<T: Float>(&self, a: &[T], b: &[T]) -> Vec<T> {
         let g = self.geometry;
         match self.part {
-            Part::Forward => (forward(a, b, g), Shape::from((g.n, g.cout, g.ho, g.wo))),
-            Part::InputGrad => (input_grad(a, b, g), Shape::from((g.n, g.cin, g.h, g.w))),
-            Part::WeightGrad => (weight_grad(a, b, g), Shape::from((g.cout, g.cin, g.k, g.k))),
+            Part::Forward => forward(a, b, g),
+            Part::InputGrad => input_grad(a, b, g),
+            Part::WeightGrad => weight_grad(a, b, g),
+        }
+    }
+
+    fn shape(&self) -> Shape {
+        let g = self.geometry;
+        match self.part {
+            Part::Forward => Shape::from((g.n, g.cout, g.ho, g.wo)),
+            Part::InputGrad => Shape::from((g.n, g.cin, g.h, g.w)),
+            Part::WeightGrad => Shape::from((g.cout, g.cin, g.k, g.k)),
         }
     }
 
@@ -433,17 +442,8 @@ impl CustomOp2 for ConvOp {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        match (s1, s2) {
-            (CpuStorage::F32(a), CpuStorage::F32(b)) => {
-                let (v, s) = self.run(slice(a, l1)?, slice(b, l2)?);
-                Ok((CpuStorage::F32(v), s))
-            }
-            (CpuStorage::F64(a), CpuStorage::F64(b)) => {
-                let (v, s) = self.run(slice(a, l1)?, slice(b, l2)?);
-                Ok((CpuStorage::F64(v), s))
-            }
-            _ => candle_core::bail!("conv2d kernel supports f32 and f64 only"),
-        }
+        let storage = float_kernel!("conv2d", [(a, s1, l1), (b, s2, l2)], self.run(a, b));
+        Ok((storage, self.shape()))
     }
 
     fn bwd(

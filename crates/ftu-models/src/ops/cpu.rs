@@ -86,3 +86,24 @@ pub(crate) fn slice<'a, T>(data: &'a [T], l: &Layout) -> Result<&'a [T]> {
         None => candle_core::bail!("CPU kernel needs contiguous tensors, got {:?}", l.shape()),
     }
 }
+
+/// The storage a CPU kernel computes from same-typed f32 or f64 inputs:
+/// each `(name, storage, layout)` is bound to its contiguous slice under
+/// `name`, then `$body` runs (written once, compiled for both types).
+/// Mixed or other dtypes are an error naming `$kernel`.
+macro_rules! float_kernel {
+    ($kernel:expr, [$(($v:ident, $s:expr, $l:expr)),+ $(,)?], $body:expr) => {
+        match ($($s,)+) {
+            ($(candle_core::CpuStorage::F32($v),)+) => {
+                $(let $v = $crate::ops::cpu::slice($v, $l)?;)+
+                candle_core::CpuStorage::F32($body)
+            }
+            ($(candle_core::CpuStorage::F64($v),)+) => {
+                $(let $v = $crate::ops::cpu::slice($v, $l)?;)+
+                candle_core::CpuStorage::F64($body)
+            }
+            _ => candle_core::bail!("{} kernel supports f32 and f64 only", $kernel),
+        }
+    };
+}
+pub(crate) use float_kernel;

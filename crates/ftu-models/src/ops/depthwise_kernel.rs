@@ -7,7 +7,7 @@
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::cpu::{Float, slice};
+use super::cpu::{Float, float_kernel};
 use crate::layers::conv::Pad;
 
 /// Geometry shared by the forward and both gradients.
@@ -259,12 +259,21 @@ struct DepthwiseOp {
 }
 
 impl DepthwiseOp {
-    fn run<T: Float>(&self, a: &[T], b: &[T]) -> (Vec<T>, Shape) {
+    fn run<T: Float>(&self, a: &[T], b: &[T]) -> Vec<T> {
         let g = self.geometry;
         match self.part {
-            Part::Forward => (forward(a, b, g), Shape::from((g.n, g.c, g.ho, g.wo))),
-            Part::InputGrad => (input_grad(a, b, g), Shape::from((g.n, g.c, g.h, g.w))),
-            Part::WeightGrad => (weight_grad(a, b, g), Shape::from((g.c, 1, g.k, g.k))),
+            Part::Forward => forward(a, b, g),
+            Part::InputGrad => input_grad(a, b, g),
+            Part::WeightGrad => weight_grad(a, b, g),
+        }
+    }
+
+    fn shape(&self) -> Shape {
+        let g = self.geometry;
+        match self.part {
+            Part::Forward => Shape::from((g.n, g.c, g.ho, g.wo)),
+            Part::InputGrad => Shape::from((g.n, g.c, g.h, g.w)),
+            Part::WeightGrad => Shape::from((g.c, 1, g.k, g.k)),
         }
     }
 }
@@ -281,17 +290,8 @@ impl CustomOp2 for DepthwiseOp {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        match (s1, s2) {
-            (CpuStorage::F32(a), CpuStorage::F32(b)) => {
-                let (v, s) = self.run(slice(a, l1)?, slice(b, l2)?);
-                Ok((CpuStorage::F32(v), s))
-            }
-            (CpuStorage::F64(a), CpuStorage::F64(b)) => {
-                let (v, s) = self.run(slice(a, l1)?, slice(b, l2)?);
-                Ok((CpuStorage::F64(v), s))
-            }
-            _ => candle_core::bail!("depthwise kernel supports f32 and f64 only"),
-        }
+        let storage = float_kernel!("depthwise", [(a, s1, l1), (b, s2, l2)], self.run(a, b));
+        Ok((storage, self.shape()))
     }
 
     fn bwd(

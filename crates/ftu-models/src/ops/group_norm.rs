@@ -13,7 +13,7 @@ use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Result, Shape, Tenso
 use rayon::prelude::*;
 
 use super::batch_norm::Act;
-use super::cpu::{Float, slice};
+use super::cpu::{Float, float_kernel};
 
 /// `(channels, plane)` of an NCHW layout, checked against the group count.
 fn geometry(l: &Layout, groups: usize) -> Result<(usize, usize)> {
@@ -79,15 +79,11 @@ impl CustomOp3 for GroupNormOp {
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let (c, plane) = geometry(l1, self.groups)?;
-        let storage = match (s1, s2, s3) {
-            (CpuStorage::F32(x), CpuStorage::F32(g), CpuStorage::F32(b)) => {
-                CpuStorage::F32(self.run(slice(x, l1)?, slice(g, l2)?, slice(b, l3)?, c, plane))
-            }
-            (CpuStorage::F64(x), CpuStorage::F64(g), CpuStorage::F64(b)) => {
-                CpuStorage::F64(self.run(slice(x, l1)?, slice(g, l2)?, slice(b, l3)?, c, plane))
-            }
-            _ => candle_core::bail!("group-norm kernel supports f32 and f64 only"),
-        };
+        let storage = float_kernel!(
+            "group-norm",
+            [(x, s1, l1), (g, s2, l2), (b, s3, l3)],
+            self.run(x, g, b, c, plane)
+        );
         Ok((storage, l1.shape().clone()))
     }
 
@@ -214,15 +210,11 @@ impl CustomOp2 for GradOp {
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let (c, plane) = geometry(l1, self.groups)?;
-        let storage = match (s1, s2) {
-            (CpuStorage::F32(x), CpuStorage::F32(d)) => {
-                CpuStorage::F32(self.run(slice(x, l1)?, slice(d, l2)?, c, plane))
-            }
-            (CpuStorage::F64(x), CpuStorage::F64(d)) => {
-                CpuStorage::F64(self.run(slice(x, l1)?, slice(d, l2)?, c, plane))
-            }
-            _ => candle_core::bail!("group-norm kernel supports f32 and f64 only"),
-        };
+        let storage = float_kernel!(
+            "group-norm",
+            [(x, s1, l1), (d, s2, l2)],
+            self.run(x, d, c, plane)
+        );
         Ok((storage, l1.shape().clone()))
     }
 }

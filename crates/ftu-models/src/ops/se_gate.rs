@@ -8,7 +8,7 @@
 
 use std::sync::Mutex;
 
-use super::cpu::{Float, slice};
+use super::cpu::{Float, float_kernel};
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
@@ -55,15 +55,7 @@ impl CustomOp2 for GateOp {
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let p = plane(l1)?;
-        let storage = match (s1, s2) {
-            (CpuStorage::F32(x), CpuStorage::F32(s)) => {
-                CpuStorage::F32(Self::run(slice(x, l1)?, slice(s, l2)?, p))
-            }
-            (CpuStorage::F64(x), CpuStorage::F64(s)) => {
-                CpuStorage::F64(Self::run(slice(x, l1)?, slice(s, l2)?, p))
-            }
-            _ => candle_core::bail!("se-gate kernel supports f32 and f64 only"),
-        };
+        let storage = float_kernel!("se-gate", [(x, s1, l1), (s, s2, l2)], Self::run(x, s, p));
         Ok((storage, l1.shape().clone()))
     }
 
@@ -137,15 +129,7 @@ impl CustomOp2 for GradOp {
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let p = plane(l1)?;
-        let storage = match (s1, s2) {
-            (CpuStorage::F32(d), CpuStorage::F32(x)) => {
-                CpuStorage::F32(self.run(slice(d, l1)?, slice(x, l2)?, p))
-            }
-            (CpuStorage::F64(d), CpuStorage::F64(x)) => {
-                CpuStorage::F64(self.run(slice(d, l1)?, slice(x, l2)?, p))
-            }
-            _ => candle_core::bail!("se-gate kernel supports f32 and f64 only"),
-        };
+        let storage = float_kernel!("se-gate", [(d, s1, l1), (x, s2, l2)], self.run(d, x, p));
         Ok((storage, l1.shape().clone()))
     }
 }

@@ -13,7 +13,7 @@
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::cpu::{Float, slice};
+use super::cpu::{Float, float_kernel};
 
 fn dims(l: &Layout) -> Result<(usize, usize, usize, usize)> {
     match l.dims() {
@@ -36,23 +36,6 @@ fn per_plane<T: Float>(
         .zip(src.par_chunks(src_plane.max(1)))
         .for_each(|(d, s)| f(s, d));
     dst
-}
-
-/// Apply a per-dtype kernel to an f32 / f64 storage.
-macro_rules! dispatch {
-    ($name:expr, $s:expr, $l:expr, |$v:ident| $body:expr) => {
-        match $s {
-            CpuStorage::F32(x) => {
-                let $v = slice(x, $l)?;
-                CpuStorage::F32($body)
-            }
-            CpuStorage::F64(x) => {
-                let $v = slice(x, $l)?;
-                CpuStorage::F64($body)
-            }
-            _ => candle_core::bail!("{} kernel supports f32 and f64 only", $name),
-        }
-    };
 }
 
 /// Nearest upsampling by integer factors `(fh, fw)`.
@@ -86,7 +69,7 @@ impl CustomOp1 for Nearest {
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
         let (n, c, h, w) = dims(l)?;
-        let out = dispatch!("upsample-nearest", s, l, |x| self.run(x, h, w));
+        let out = float_kernel!("upsample-nearest", [(x, s, l)], self.run(x, h, w));
         Ok((out, Shape::from((n, c, h * self.fh, w * self.fw))))
     }
 
@@ -136,7 +119,7 @@ impl CustomOp1 for NearestGrad {
         if th % self.fh != 0 || tw % self.fw != 0 {
             candle_core::bail!("nearest gradient {th}x{tw} is not a multiple of the factors")
         }
-        let out = dispatch!("upsample-nearest-grad", s, l, |g| self.run(g, th, tw));
+        let out = float_kernel!("upsample-nearest-grad", [(g, s, l)], self.run(g, th, tw));
         Ok((out, Shape::from((n, c, th / self.fh, tw / self.fw))))
     }
 }
@@ -198,7 +181,7 @@ impl CustomOp1 for Bilinear {
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
         let (n, c, h, w) = dims(l)?;
-        let out = dispatch!("upsample-bilinear", s, l, |x| self.run(x, h, w));
+        let out = float_kernel!("upsample-bilinear", [(x, s, l)], self.run(x, h, w));
         Ok((out, Shape::from((n, c, h * self.factor, w * self.factor))))
     }
 
@@ -255,7 +238,7 @@ impl CustomOp1 for BilinearGrad {
         if th % f != 0 || tw % f != 0 {
             candle_core::bail!("bilinear gradient {th}x{tw} is not a multiple of {f}")
         }
-        let out = dispatch!("upsample-bilinear-grad", s, l, |g| self.run(g, th, tw));
+        let out = float_kernel!("upsample-bilinear-grad", [(g, s, l)], self.run(g, th, tw));
         Ok((out, Shape::from((n, c, th / f, tw / f))))
     }
 }
