@@ -544,9 +544,9 @@ pub fn conv_transpose2d_kernel(
 
 #[cfg(test)]
 mod tests {
-    use candle_core::{DType, Device, Var};
+    use candle_core::{DType, Var};
 
-    use super::super::testing::{max_diff, wave};
+    use super::super::testing::{assert_gradients, assert_same_gradients, max_diff, wave};
     use super::*;
 
     /// candle's reference path for the same convolution.
@@ -580,25 +580,14 @@ mod tests {
             let d = max_diff(&ours, &theirs);
             assert!(d < 1e-12, "k{k} s{stride} {pad:?}: forward diff {d}");
             let probe = wave(ours.dims4().unwrap(), 0.13, 2.0);
-            let g1 = (ours * &probe)
-                .unwrap()
-                .sum_all()
-                .unwrap()
-                .backward()
-                .unwrap();
-            let g2 = (theirs * &probe)
-                .unwrap()
-                .sum_all()
-                .unwrap()
-                .backward()
-                .unwrap();
-            for v in [&x, &w] {
-                let d = max_diff(
-                    g1.get(v.as_tensor()).unwrap(),
-                    g2.get(v.as_tensor()).unwrap(),
-                );
-                assert!(d < 1e-11, "k{k} s{stride} {pad:?}: gradient diff {d}");
-            }
+            assert_same_gradients(
+                ours,
+                theirs,
+                &probe,
+                &[&x, &w],
+                1e-11,
+                &format!("k{k} s{stride} {pad:?}"),
+            );
         }
     }
 
@@ -614,25 +603,7 @@ mod tests {
         assert_eq!(ours.dims(), &[2, 2, 8, 10]);
         assert!(max_diff(&ours, &theirs) < 1e-12);
         let probe = wave((2, 2, 8, 10), 0.13, 2.0);
-        let g1 = (ours * &probe)
-            .unwrap()
-            .sum_all()
-            .unwrap()
-            .backward()
-            .unwrap();
-        let g2 = (theirs * &probe)
-            .unwrap()
-            .sum_all()
-            .unwrap()
-            .backward()
-            .unwrap();
-        for v in [&x, &w] {
-            let d = max_diff(
-                g1.get(v.as_tensor()).unwrap(),
-                g2.get(v.as_tensor()).unwrap(),
-            );
-            assert!(d < 1e-11, "transpose gradient diff {d}");
-        }
+        assert_same_gradients(ours, theirs, &probe, &[&x, &w], 1e-11, "transpose");
         // Output padding widens bottom/right.
         let y = conv_transpose2d_kernel(x.as_tensor(), w.as_tensor(), 2, 1, 1).unwrap();
         let r = x
@@ -644,55 +615,27 @@ mod tests {
     }
 
     /// Checks the gradients of `loss(x, w)` against central finite differences.
-    fn check_fd(loss: impl Fn(&Tensor, &Tensor) -> Tensor, x0: Tensor, w0: Tensor) {
-        let (x, w) = (
-            Var::from_tensor(&x0).unwrap(),
-            Var::from_tensor(&w0).unwrap(),
-        );
-        let grads = loss(x.as_tensor(), w.as_tensor()).backward().unwrap();
-        let eps = 1e-6;
-        for (var, is_x) in [(&x, true), (&w, false)] {
-            let g = grads.get(var.as_tensor()).unwrap().flatten_all().unwrap();
-            let g = g.to_vec1::<f64>().unwrap();
-            let base = var
-                .as_tensor()
-                .flatten_all()
-                .unwrap()
-                .to_vec1::<f64>()
-                .unwrap();
-            for i in 0..base.len() {
-                let shifted = |d: f64| {
-                    let mut v = base.clone();
-                    v[i] += d;
-                    let t = Tensor::from_vec(v, var.dims(), &Device::Cpu).unwrap();
-                    let l = if is_x { loss(&t, &w0) } else { loss(&x0, &t) };
-                    l.to_scalar::<f64>().unwrap()
-                };
-                let fd = (shifted(eps) - shifted(-eps)) / (2.0 * eps);
-                assert!((fd - g[i]).abs() < 1e-7, "element {i}: fd {fd} vs {}", g[i]);
-            }
-        }
-    }
-
     #[test]
     fn gradients_match_finite_differences() {
         let probe = wave((2, 3, 3, 3), 0.29, 2.0);
-        check_fd(
-            |x, w| {
-                let y = conv2d_kernel(x, w, 2, [0, 1, 0, 1]).unwrap();
+        assert_gradients(
+            |t| {
+                let y = conv2d_kernel(&t[0], &t[1], 2, [0, 1, 0, 1]).unwrap();
                 (y * &probe).unwrap().sum_all().unwrap()
             },
-            wave((2, 2, 6, 6), 0.53, 0.3),
-            wave((3, 2, 3, 3), 0.91, 1.1),
+            &[wave((2, 2, 6, 6), 0.53, 0.3), wave((3, 2, 3, 3), 0.91, 1.1)],
+            1e-6,
+            1e-7,
         );
         let probe = wave((1, 2, 6, 6), 0.29, 2.0);
-        check_fd(
-            |x, w| {
-                let y = conv_transpose2d_kernel(x, w, 2, 1, 0).unwrap();
+        assert_gradients(
+            |t| {
+                let y = conv_transpose2d_kernel(&t[0], &t[1], 2, 1, 0).unwrap();
                 (y * &probe).unwrap().sum_all().unwrap()
             },
-            wave((1, 3, 3, 3), 0.53, 0.3),
-            wave((3, 2, 4, 4), 0.91, 1.1),
+            &[wave((1, 3, 3, 3), 0.53, 0.3), wave((3, 2, 4, 4), 0.91, 1.1)],
+            1e-6,
+            1e-7,
         );
     }
 

@@ -349,10 +349,10 @@ pub fn depthwise_conv2d_kernel(
 
 #[cfg(test)]
 mod tests {
-    use candle_core::{Device, Var};
+    use candle_core::Var;
 
     use super::super::depthwise::depthwise_conv2d;
-    use super::super::testing::wave;
+    use super::super::testing::{assert_gradients, assert_same_gradients, wave};
     use super::*;
 
     /// Forward and both gradients equal the shifted-view composition's.
@@ -381,77 +381,23 @@ mod tests {
                 .to_scalar::<f64>()
                 .unwrap();
             assert!(diff < 1e-12, "k{k} s{stride} {pad:?}: forward diff {diff}");
-            let g1 = (ours * &probe)
-                .unwrap()
-                .sum_all()
-                .unwrap()
-                .backward()
-                .unwrap();
-            let g2 = (reference * &probe)
-                .unwrap()
-                .sum_all()
-                .unwrap()
-                .backward()
-                .unwrap();
-            for v in [&x, &w] {
-                let (a, b) = (
-                    g1.get(v.as_tensor()).unwrap(),
-                    g2.get(v.as_tensor()).unwrap(),
-                );
-                let d = (a - b)
-                    .unwrap()
-                    .abs()
-                    .unwrap()
-                    .max_all()
-                    .unwrap()
-                    .to_scalar::<f64>()
-                    .unwrap();
-                assert!(d < 1e-12, "k{k} s{stride} {pad:?}: gradient diff {d}");
-            }
+            let label = format!("k{k} s{stride} {pad:?}");
+            assert_same_gradients(ours, reference, &probe, &[&x, &w], 1e-12, &label);
         }
     }
 
     /// Gradients against central finite differences (f64).
     #[test]
     fn gradient_matches_finite_differences() {
-        let x0 = wave((1, 2, 5, 5), 0.53, 0.3);
-        let w0 = wave((2, 1, 3, 3), 0.91, 1.1);
         let probe = wave((1, 2, 3, 3), 0.29, 2.0);
-        let loss = |x: &Tensor, w: &Tensor| {
-            let y = depthwise_conv2d_kernel(x, w, 2, [1, 1, 1, 1]).unwrap();
-            (y * &probe).unwrap().sum_all().unwrap()
-        };
-        let (x, w) = (
-            Var::from_tensor(&x0).unwrap(),
-            Var::from_tensor(&w0).unwrap(),
+        assert_gradients(
+            |t| {
+                let y = depthwise_conv2d_kernel(&t[0], &t[1], 2, [1, 1, 1, 1]).unwrap();
+                (y * &probe).unwrap().sum_all().unwrap()
+            },
+            &[wave((1, 2, 5, 5), 0.53, 0.3), wave((2, 1, 3, 3), 0.91, 1.1)],
+            1e-6,
+            1e-7,
         );
-        let grads = loss(x.as_tensor(), w.as_tensor()).backward().unwrap();
-        let eps = 1e-6;
-        for (var, is_x) in [(&x, true), (&w, false)] {
-            let g = grads
-                .get(var.as_tensor())
-                .unwrap()
-                .flatten_all()
-                .unwrap()
-                .to_vec1::<f64>()
-                .unwrap();
-            let base = var
-                .as_tensor()
-                .flatten_all()
-                .unwrap()
-                .to_vec1::<f64>()
-                .unwrap();
-            for i in 0..base.len() {
-                let shifted = |d: f64| {
-                    let mut v = base.clone();
-                    v[i] += d;
-                    let t = Tensor::from_vec(v, var.dims(), &Device::Cpu).unwrap();
-                    let l = if is_x { loss(&t, &w0) } else { loss(&x0, &t) };
-                    l.to_scalar::<f64>().unwrap()
-                };
-                let fd = (shifted(eps) - shifted(-eps)) / (2.0 * eps);
-                assert!((fd - g[i]).abs() < 1e-7, "element {i}: fd {fd} vs {}", g[i]);
-            }
-        }
     }
 }

@@ -242,9 +242,9 @@ pub fn group_norm_act(
 
 #[cfg(test)]
 mod tests {
-    use candle_core::{D, Device, Var};
+    use candle_core::{D, Var};
 
-    use super::super::testing::{max_diff, wave_with};
+    use super::super::testing::{assert_gradients, assert_same_gradients, max_diff, wave_with};
     use super::*;
 
     fn wave(shape: &[usize], f: f64, phase: f64) -> Tensor {
@@ -280,25 +280,14 @@ mod tests {
             let theirs = reference(xt, gt, bt, 3, act);
             assert!(max_diff(&ours, &theirs) < 1e-12, "{act:?} forward");
             let probe = wave(&[2, 6, 3, 4], 0.13, 2.0);
-            let g1 = (ours * &probe)
-                .unwrap()
-                .sum_all()
-                .unwrap()
-                .backward()
-                .unwrap();
-            let g2 = (theirs * &probe)
-                .unwrap()
-                .sum_all()
-                .unwrap()
-                .backward()
-                .unwrap();
-            for v in [&x, &g, &b] {
-                let d = max_diff(
-                    g1.get(v.as_tensor()).unwrap(),
-                    g2.get(v.as_tensor()).unwrap(),
-                );
-                assert!(d < 1e-10, "{act:?} gradient diff {d}");
-            }
+            assert_same_gradients(
+                ours,
+                theirs,
+                &probe,
+                &[&x, &g, &b],
+                1e-10,
+                &format!("{act:?}"),
+            );
         }
     }
 
@@ -311,33 +300,14 @@ mod tests {
             .map(|(i, s)| wave(s, 0.61 + i as f64 * 0.2, 0.3 * i as f64))
             .collect();
         let probe = wave(&[1, 4, 2, 3], 0.29, 2.0);
-        let loss = |t: &[Tensor]| -> Tensor {
-            let y = group_norm_act(&t[0], &t[1], &t[2], 2, 1e-5, Act::Silu).unwrap();
-            (y * &probe).unwrap().sum_all().unwrap()
-        };
-        let vars: Vec<Var> = base.iter().map(|t| Var::from_tensor(t).unwrap()).collect();
-        let ts: Vec<Tensor> = vars.iter().map(|v| v.as_tensor().clone()).collect();
-        let grads = loss(&ts).backward().unwrap();
-        let eps = 1e-6;
-        for (k, var) in vars.iter().enumerate() {
-            let g = grads.get(var.as_tensor()).unwrap().flatten_all().unwrap();
-            let g = g.to_vec1::<f64>().unwrap();
-            let flat = base[k].flatten_all().unwrap().to_vec1::<f64>().unwrap();
-            for i in 0..flat.len() {
-                let shifted = |d: f64| {
-                    let mut v = flat.clone();
-                    v[i] += d;
-                    let mut t = base.clone();
-                    t[k] = Tensor::from_vec(v, shapes[k], &Device::Cpu).unwrap();
-                    loss(&t).to_scalar::<f64>().unwrap()
-                };
-                let fd = (shifted(eps) - shifted(-eps)) / (2.0 * eps);
-                assert!(
-                    (fd - g[i]).abs() < 1e-6,
-                    "input {k} element {i}: fd {fd} vs {}",
-                    g[i]
-                );
-            }
-        }
+        assert_gradients(
+            |t| {
+                let y = group_norm_act(&t[0], &t[1], &t[2], 2, 1e-5, Act::Silu).unwrap();
+                (y * &probe).unwrap().sum_all().unwrap()
+            },
+            &base,
+            1e-6,
+            1e-6,
+        );
     }
 }

@@ -158,7 +158,7 @@ pub fn se_gate(x: &Tensor, s: &Tensor) -> Result<Tensor> {
 mod tests {
     use candle_core::Var;
 
-    use super::super::testing::{assert_gradients, max_diff, wave_with};
+    use super::super::testing::{assert_gradients, assert_same_gradients, max_diff, wave_with};
     use super::*;
 
     fn wave(shape: &[usize], f: f64, phase: f64) -> Tensor {
@@ -176,25 +176,7 @@ mod tests {
             .unwrap();
         assert!(max_diff(&ours, &theirs) < 1e-12);
         let probe = wave(&[2, 3, 4, 5], 0.13, 2.0);
-        let g1 = (ours * &probe)
-            .unwrap()
-            .sum_all()
-            .unwrap()
-            .backward()
-            .unwrap();
-        let g2 = (theirs * &probe)
-            .unwrap()
-            .sum_all()
-            .unwrap()
-            .backward()
-            .unwrap();
-        for v in [&x, &s] {
-            let d = max_diff(
-                g1.get(v.as_tensor()).unwrap(),
-                g2.get(v.as_tensor()).unwrap(),
-            );
-            assert!(d < 1e-12, "gradient diff {d}");
-        }
+        assert_same_gradients(ours, theirs, &probe, &[&x, &s], 1e-12, "se gate");
     }
 
     #[test]

@@ -76,3 +76,29 @@ pub(crate) fn assert_gradients(
         }
     }
 }
+
+/// Backpropagate `probe`-weighted sums of `ours` and of the reference
+/// `theirs`, and assert the two gradients of every var agree within `tol`.
+pub(crate) fn assert_same_gradients(
+    ours: Tensor,
+    theirs: Tensor,
+    probe: &Tensor,
+    vars: &[&Var],
+    tol: f64,
+    label: &str,
+) {
+    let backward = |y: Tensor| {
+        (y * probe)
+            .and_then(|t| t.sum_all())
+            .and_then(|t| t.backward())
+            .expect("backward")
+    };
+    let (g1, g2) = (backward(ours), backward(theirs));
+    for (k, v) in vars.iter().enumerate() {
+        let d = max_diff(
+            g1.get(v.as_tensor()).expect("gradient"),
+            g2.get(v.as_tensor()).expect("reference gradient"),
+        );
+        assert!(d < tol, "{label}: gradient diff {d} for var {k}");
+    }
+}

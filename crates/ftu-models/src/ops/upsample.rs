@@ -272,7 +272,7 @@ pub fn upsample_bilinear_aligned(x: &Tensor, factor: usize) -> Result<Tensor> {
 mod tests {
     use candle_core::{DType, Var};
 
-    use super::super::testing::{assert_gradients, max_diff, wave};
+    use super::super::testing::{assert_gradients, assert_same_gradients, max_diff, wave};
     use super::*;
     use crate::layers::resample::{bilinear_composed, nearest_composed};
 
@@ -312,12 +312,8 @@ mod tests {
             let theirs = bilinear_composed(x.as_tensor(), f).unwrap();
             assert!(max_diff(&ours, &theirs) < 1e-12, "{h}x{w} x{f}");
             let probe = wave(&[2, 3, h * f, w * f], 0.173, 1.0);
-            let grad = |y: Tensor| {
-                let g = (y * &probe).unwrap().sum_all().unwrap().backward().unwrap();
-                g.get(x.as_tensor()).unwrap().clone()
-            };
-            let d = max_diff(&grad(ours), &grad(theirs));
-            assert!(d < 1e-12, "{h}x{w} x{f}: gradient diff {d}");
+            let label = format!("{h}x{w} x{f}");
+            assert_same_gradients(ours, theirs, &probe, &[&x], 1e-12, &label);
         }
         // The corners are the input's corners (align_corners=True).
         let x = wave(&[1, 1, 3, 3], 0.7, 0.2);
