@@ -289,6 +289,24 @@ fn with_cols<T: Float, R>(g: &Geometry, f: impl FnOnce(&mut [T]) -> R) -> R {
     T::with_scratch(len, f)
 }
 
+/// Run `image(cols, pair, threaded)` over the per-image pairs, with this
+/// thread's im2col scratch: whole images spread over the threads, or one
+/// image after another with threads inside each gemm (see
+/// [`per_image_threads`]).
+fn each_image<T: Float, P: Send>(
+    g: &Geometry,
+    pairs: impl Iterator<Item = P> + Send,
+    image: impl Fn(&mut [T], P, bool) + Sync,
+) {
+    if per_image_threads(g.n) {
+        pairs
+            .par_bridge()
+            .for_each(|p| with_cols(g, |cols| image(cols, p, false)));
+    } else {
+        with_cols(g, |cols| pairs.for_each(|p| image(cols, p, true)));
+    }
+}
+
 /// `y_b = W · cols(x_b)` for every image.
 fn forward<T: Float>(x: &[T], wt: &[T], g: Geometry) -> Vec<T> {
     let (kp, pi, po) = (g.patch(), g.plane_in(), g.plane_out());
@@ -305,13 +323,7 @@ fn forward<T: Float>(x: &[T], wt: &[T], g: Geometry) -> Vec<T> {
     let pairs = y
         .chunks_mut((g.cout * po).max(1))
         .zip(x.chunks((g.cin * pi).max(1)));
-    if per_image_threads(g.n) {
-        pairs
-            .par_bridge()
-            .for_each(|p| with_cols(&g, |cols| image(cols, p, false)));
-    } else {
-        with_cols(&g, |cols| pairs.for_each(|p| image(cols, p, true)));
-    }
+    each_image(&g, pairs, image);
     y
 }
 
@@ -332,13 +344,7 @@ fn input_grad<T: Float>(grad: &[T], wt: &[T], g: Geometry) -> Vec<T> {
     let pairs = gx
         .chunks_mut((g.cin * pi).max(1))
         .zip(grad.chunks((g.cout * po).max(1)));
-    if per_image_threads(g.n) {
-        pairs
-            .par_bridge()
-            .for_each(|p| with_cols(&g, |cols| image(cols, p, false)));
-    } else {
-        with_cols(&g, |cols| pairs.for_each(|p| image(cols, p, true)));
-    }
+    each_image(&g, pairs, image);
     gx
 }
 
