@@ -149,3 +149,52 @@ pub fn weights_finite(model: &SegmentationModel) -> Result<bool, TrainError> {
     }
     Ok(true)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A resumed run must see the very bits it saved: the loss sum feeds the
+    /// epoch's mean and the seconds feed the report a finished fold returns.
+    #[test]
+    fn trainer_state_json_round_trips_every_float_bit() {
+        // Spread over many exponents and mantissas, including values whose
+        // shortest decimal form sits next to a rounding boundary.
+        let mut x = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let v = f64::from_bits((x >> 12) | (1023 << 52)) - 1.0; // [0, 1)
+            v * 10f64.powi((x % 9) as i32 - 3)
+        };
+        let history = (0..500)
+            .map(|epoch| EpochMetrics {
+                epoch,
+                train_loss: next(),
+                val_loss: next(),
+                val_dice: next(),
+                best_threshold: next(),
+                best_threshold_dice: next(),
+                lr: next(),
+                seconds: next(),
+            })
+            .collect();
+        let state = TrainerState {
+            loss_sum: 1.763_190_762_999_999_9,
+            epoch_seconds: next(),
+            history,
+            best: Some(BestEpoch {
+                epoch: 3,
+                score: next(),
+            }),
+            ..Default::default()
+        };
+        let back: TrainerState =
+            serde_json::from_slice(&serde_json::to_vec(&state).unwrap()).unwrap();
+        // PartialEq on f64 is bitwise here: no NaN, and the signs agree.
+        let first = (back.history.iter().zip(&state.history)).find(|(b, s)| b != s);
+        assert!(first.is_none(), "changed in the round trip: {first:?}");
+        assert!(back == state, "a state float changed in the round trip");
+    }
+}
