@@ -332,10 +332,7 @@ impl ScaleShiftOp {
             .zip(x.par_chunks(plane.max(1)))
             .enumerate()
             .for_each(|(p, (ys, xs))| {
-                let (a, b) = (sc[p % c].f64(), sh[p % c].f64());
-                for (o, &v) in ys.iter_mut().zip(xs) {
-                    *o = T::from(self.act.apply(v.f64() * a + b));
-                }
+                T::scale_shift_act(xs, sc[p % c].f64(), sh[p % c].f64(), self.act, ys);
             });
         y
     }

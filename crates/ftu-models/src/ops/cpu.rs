@@ -5,6 +5,8 @@ use std::cell::RefCell;
 
 use candle_core::{Layout, Result};
 
+use super::batch_norm::Act;
+
 /// `f32` or `f64`, with conversions through `f64` for accumulation and the
 /// arithmetic that kernels do in the storage type.
 pub(crate) trait Float:
@@ -25,6 +27,10 @@ pub(crate) trait Float:
     /// Reusing it spares a zeroed allocation of up to ~100 MB per image per
     /// convolution (im2col matrices).
     fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R;
+    /// `out[i] = act(xs[i] · a + b)`: in f64 for f64, and in f32 with a
+    /// vectorised `exp` for f32 (eval-mode batch norm, the forward's hot
+    /// elementwise pass).
+    fn scale_shift_act(xs: &[Self], a: f64, b: f64, act: Act, out: &mut [Self]);
 }
 
 thread_local! {
@@ -63,6 +69,9 @@ impl Float for f32 {
     fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R {
         SCRATCH_F32.with(|c| with_cell(c, len, f))
     }
+    fn scale_shift_act(xs: &[Self], a: f64, b: f64, act: Act, out: &mut [Self]) {
+        super::vector_act::scale_shift_act(xs, a as f32, b as f32, act, out)
+    }
 }
 
 impl Float for f64 {
@@ -75,6 +84,11 @@ impl Float for f64 {
     }
     fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R {
         SCRATCH_F64.with(|c| with_cell(c, len, f))
+    }
+    fn scale_shift_act(xs: &[Self], a: f64, b: f64, act: Act, out: &mut [Self]) {
+        for (o, &v) in out.iter_mut().zip(xs) {
+            *o = act.apply(v * a + b);
+        }
     }
 }
 

@@ -5,7 +5,8 @@
 //! dense and transposed convolutions, `batch_norm` for batch norm fused with
 //! its activation (`group_norm` likewise), `se_gate` for
 //! squeeze-and-excitation's sigmoid gate, `upsample` for nearest and bilinear
-//! upsampling. Off the CPU the layers fall back to candle's own ops.
+//! upsampling; `vector_act` is the vectorised f32 activation of eval-mode
+//! batch norm. Off the CPU the layers fall back to candle's own ops.
 
 pub(crate) mod batch_norm;
 pub(crate) mod conv2d_kernel;
@@ -17,3 +18,4 @@ pub(crate) mod se_gate;
 #[cfg(test)]
 mod testing;
 pub(crate) mod upsample;
+mod vector_act;
