@@ -16,6 +16,7 @@
 use std::sync::{Arc, Mutex};
 
 use super::cpu::{Float, float_kernel};
+use super::vector_act::lane_sum;
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
@@ -78,7 +79,7 @@ fn channel_sums<T: Float>(
     let per_plane: Vec<f64> = x
         .par_chunks(plane.max(1))
         .enumerate()
-        .map(|(p, xs)| xs.iter().map(|&v| f(p % c, v)).sum())
+        .map(|(p, xs)| lane_sum(xs, |v| f(p % c, v)))
         .collect();
     let mut sums = vec![0.0; c];
     for (p, s) in per_plane.iter().enumerate() {
@@ -130,9 +131,7 @@ impl TrainOp {
                 let ch = p % c;
                 let scale = g[ch].f64() / (var[ch] + self.eps).sqrt();
                 let shift = b[ch].f64() - mean[ch] * scale;
-                for (o, &v) in ys.iter_mut().zip(xs) {
-                    *o = T::from(self.act.apply(v.f64() * scale + shift));
-                }
+                T::scale_shift_act(xs, scale, shift, self.act, ys);
             });
         *self.stats.lock().unwrap_or_else(|e| e.into_inner()) = Some(Stats { mean, var });
         y
@@ -253,16 +252,7 @@ impl GradOp {
             .enumerate()
             .map(|(p, (gs, (xs, ds)))| {
                 let ch = p % c;
-                let (sc, sh, m) = (scale[ch], shift[ch], centre(ch));
-                let (mut s_xc, mut s_dz) = (0.0, 0.0);
-                for ((o, &xv), &dv) in gs.iter_mut().zip(xs).zip(ds) {
-                    let xv = xv.f64();
-                    let dz = dv.f64() * act.slope(xv * sc + sh);
-                    s_xc += dz * (xv - m);
-                    s_dz += dz;
-                    *o = T::from(dz);
-                }
-                (s_xc, s_dz)
+                T::act_grad(xs, ds, (scale[ch], shift[ch], centre(ch)), act, gs)
             })
             .collect();
         let (mut s_xc, mut s_dz) = (vec![0.0; c], vec![0.0; c]);

@@ -31,6 +31,15 @@ pub(crate) trait Float:
     /// vectorised `exp` for f32 (eval-mode batch norm, the forward's hot
     /// elementwise pass).
     fn scale_shift_act(xs: &[Self], a: f64, b: f64, act: Act, out: &mut [Self]);
+    /// `out[i] = dy[i] · act'(xs[i] · a + b)`, returning
+    /// `(Σ out · (xs − m), Σ out)`: the first pass of batch norm's backward.
+    fn act_grad(
+        xs: &[Self],
+        dy: &[Self],
+        abm: (f64, f64, f64),
+        act: Act,
+        out: &mut [Self],
+    ) -> (f64, f64);
 }
 
 thread_local! {
@@ -72,6 +81,15 @@ impl Float for f32 {
     fn scale_shift_act(xs: &[Self], a: f64, b: f64, act: Act, out: &mut [Self]) {
         super::vector_act::scale_shift_act(xs, a as f32, b as f32, act, out)
     }
+    fn act_grad(
+        xs: &[Self],
+        dy: &[Self],
+        (a, b, m): (f64, f64, f64),
+        act: Act,
+        out: &mut [Self],
+    ) -> (f64, f64) {
+        super::vector_act::act_grad(xs, dy, (a as f32, b as f32, m), act, out)
+    }
 }
 
 impl Float for f64 {
@@ -89,6 +107,22 @@ impl Float for f64 {
         for (o, &v) in out.iter_mut().zip(xs) {
             *o = act.apply(v * a + b);
         }
+    }
+    fn act_grad(
+        xs: &[Self],
+        dy: &[Self],
+        (a, b, m): (f64, f64, f64),
+        act: Act,
+        out: &mut [Self],
+    ) -> (f64, f64) {
+        let (mut s_xc, mut s_dz) = (0.0, 0.0);
+        for ((o, &x), &d) in out.iter_mut().zip(xs).zip(dy) {
+            let dz = d * act.slope(x * a + b);
+            s_xc += dz * (x - m);
+            s_dz += dz;
+            *o = dz;
+        }
+        (s_xc, s_dz)
     }
 }
 

@@ -1,5 +1,6 @@
-//! `act(x · a + b)` over an f32 row, written so the compiler vectorises it:
-//! the eval-mode batch norm + activation of every encoder layer.
+//! Batch norm's elementwise passes over an f32 row, written so the compiler
+//! vectorises them: the forward `act(x · a + b)` and the backward
+//! `dy · act'(x · a + b)` with its two per-channel sums.
 //!
 //! Swish needs `exp`, and libm's is a scalar call (in f64 for the generic
 //! kernels): it was about a fifth of the Unet-b0 forward pass. Here `exp` is
@@ -27,6 +28,105 @@ unsafe fn scale_shift_act_avx2(xs: &[f32], a: f32, b: f32, act: Act, out: &mut [
     rows(xs, a, b, act, out)
 }
 
+/// `out[i] = dy[i] · act'(xs[i] · a + b)`; returns `(Σ out · (xs − m), Σ out)`
+/// in f64 (eight running sums, added up in a fixed order).
+pub(crate) fn act_grad(
+    xs: &[f32],
+    dy: &[f32],
+    (a, b, m): (f32, f32, f64),
+    act: Act,
+    out: &mut [f32],
+) -> (f64, f64) {
+    assert!(
+        xs.len() == out.len() && dy.len() == out.len(),
+        "gradient row lengths differ"
+    );
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the running CPU has AVX2.
+        return unsafe { act_grad_avx2(xs, dy, (a, b, m), act, out) };
+    }
+    grad_rows(xs, dy, (a, b, m), act, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn act_grad_avx2(
+    xs: &[f32],
+    dy: &[f32],
+    abm: (f32, f32, f64),
+    act: Act,
+    out: &mut [f32],
+) -> (f64, f64) {
+    grad_rows(xs, dy, abm, act, out)
+}
+
+#[inline(always)]
+fn grad_rows(
+    xs: &[f32],
+    dy: &[f32],
+    abm: (f32, f32, f64),
+    act: Act,
+    out: &mut [f32],
+) -> (f64, f64) {
+    match act {
+        Act::Identity => grad_lanes(xs, dy, abm, out, |_| 1.0),
+        Act::Relu => grad_lanes(xs, dy, abm, out, |z| if z > 0.0 { 1.0 } else { 0.0 }),
+        Act::Silu => grad_lanes(xs, dy, abm, out, silu_slope),
+    }
+}
+
+const LANES: usize = 8;
+
+#[inline(always)]
+fn grad_lanes(
+    xs: &[f32],
+    dy: &[f32],
+    (a, b, m): (f32, f32, f64),
+    out: &mut [f32],
+    slope: impl Fn(f32) -> f32,
+) -> (f64, f64) {
+    let (mut s_xc, mut s_dz) = ([0.0_f64; LANES], [0.0_f64; LANES]);
+    let mut lane = |l: usize, o: &mut f32, x: f32, d: f32| {
+        let dz = d * slope(x * a + b);
+        *o = dz;
+        s_xc[l] += dz as f64 * (x as f64 - m);
+        s_dz[l] += dz as f64;
+    };
+    let whole = out.len() / LANES * LANES;
+    let (body, tail) = out.split_at_mut(whole);
+    for ((o, x), d) in body
+        .chunks_exact_mut(LANES)
+        .zip(xs.chunks_exact(LANES))
+        .zip(dy.chunks_exact(LANES))
+    {
+        for l in 0..LANES {
+            lane(l, &mut o[l], x[l], d[l]);
+        }
+    }
+    for (l, o) in tail.iter_mut().enumerate() {
+        lane(l, o, xs[whole + l], dy[whole + l]);
+    }
+    (s_xc.iter().sum(), s_dz.iter().sum())
+}
+
+/// `Σ f(v)` over a row, in eight running f64 sums (independent additions
+/// the compiler can vectorise; a single running sum is one long chain).
+#[inline(always)]
+pub(crate) fn lane_sum<T: Copy>(xs: &[T], f: impl Fn(T) -> f64) -> f64 {
+    let mut acc = [0.0_f64; LANES];
+    let mut chunks = xs.chunks_exact(LANES);
+    for c in &mut chunks {
+        for l in 0..LANES {
+            acc[l] += f(c[l]);
+        }
+    }
+    for (l, &v) in chunks.remainder().iter().enumerate() {
+        acc[l] += f(v);
+    }
+    acc.iter().sum()
+}
+
 /// One loop per activation, so each body is straight-line code.
 #[inline(always)]
 fn rows(xs: &[f32], a: f32, b: f32, act: Act, out: &mut [f32]) {
@@ -48,6 +148,13 @@ fn relu(z: f32) -> f32 {
 #[inline(always)]
 pub(crate) fn silu(z: f32) -> f32 {
     z / (1.0 + exp(-z))
+}
+
+/// `d silu / d z = s · (1 + z · (1 − s))` with `s = sigmoid(z)`.
+#[inline(always)]
+fn silu_slope(z: f32) -> f32 {
+    let s = 1.0 / (1.0 + exp(-z));
+    s * (1.0 + z * (1.0 - s))
 }
 
 /// `e^x` for f32, branch-free. Inputs are clamped to `[-87, 88]` (the
@@ -136,6 +243,44 @@ mod tests {
         assert!(out[0].is_nan() && out[1] == 0.0 && out[2] == 1.0);
     }
 
+    #[test]
+    fn gradient_rows_match_the_f64_slope_and_sums() {
+        let xs: Vec<f32> = (0..1027).map(|i| (i as f32 * 0.37).sin() * 12.0).collect();
+        let dy: Vec<f32> = (0..1027).map(|i| (i as f32 * 0.53).cos()).collect();
+        let (a, b, m) = (0.7_f32, -0.4_f32, 0.25_f64);
+        for act in [Act::Identity, Act::Relu, Act::Silu] {
+            let mut out = vec![0.0; xs.len()];
+            let (s_xc, s_dz) = act_grad(&xs, &dy, (a, b, m), act, &mut out);
+            let (mut w_xc, mut w_dz) = (0.0, 0.0);
+            for ((&x, &d), &o) in xs.iter().zip(&dy).zip(&out) {
+                let z = (x * a + b) as f64;
+                let want = d as f64 * act.slope(z);
+                assert!(
+                    (o as f64 - want).abs() <= 1e-6 * (1.0 + want.abs()),
+                    "{act:?} {z}"
+                );
+                w_xc += o as f64 * (x as f64 - m);
+                w_dz += o as f64;
+            }
+            assert!(
+                (s_xc - w_xc).abs() < 1e-9 * (1.0 + w_xc.abs()),
+                "{act:?} Σ dz (x - m)"
+            );
+            assert!(
+                (s_dz - w_dz).abs() < 1e-9 * (1.0 + w_dz.abs()),
+                "{act:?} Σ dz"
+            );
+        }
+    }
+
+    #[test]
+    fn lane_sum_adds_every_element_once() {
+        for n in [0, 1, 7, 8, 9, 100] {
+            let xs: Vec<f32> = (1..=n).map(|i| i as f32).collect();
+            assert_eq!(lane_sum(&xs, |v| v as f64), (n * (n + 1) / 2) as f64);
+        }
+    }
+
     /// The AVX2 build and the portable one agree bit for bit.
     #[test]
     #[cfg(target_arch = "x86_64")]
@@ -154,6 +299,16 @@ mod tests {
             unsafe { scale_shift_act_avx2(&xs, 1.3, 0.25, act, &mut v) };
             let same = p.iter().zip(&v).all(|(x, y)| x.to_bits() == y.to_bits());
             assert!(same, "{act:?}");
+            let dy: Vec<f32> = xs.iter().map(|x| (x * 0.3).sin()).collect();
+            let abm = (1.3, 0.25, -0.5);
+            let sp = grad_rows(&xs, &dy, abm, act, &mut p);
+            // SAFETY: checked above.
+            let sv = unsafe { act_grad_avx2(&xs, &dy, abm, act, &mut v) };
+            let same = p.iter().zip(&v).all(|(x, y)| x.to_bits() == y.to_bits());
+            assert!(
+                same && sp.0.to_bits() == sv.0.to_bits() && sp.1 == sv.1,
+                "{act:?} grad"
+            );
         }
     }
 }
