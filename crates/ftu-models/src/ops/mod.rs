@@ -5,8 +5,9 @@
 //! dense and transposed convolutions, `batch_norm` for batch norm fused with
 //! its activation (`group_norm` likewise), `se_gate` for
 //! squeeze-and-excitation's sigmoid gate, `upsample` for nearest and bilinear
-//! upsampling; `vector_act` is the vectorised f32 activation of eval-mode
-//! batch norm. Off the CPU the layers fall back to candle's own ops.
+//! upsampling; `vector_act` holds batch norm's vectorised f32 elementwise
+//! passes (activation forward, its slope backward). Off the CPU the layers
+//! fall back to candle's own ops.
 
 pub(crate) mod batch_norm;
 pub(crate) mod conv2d_kernel;

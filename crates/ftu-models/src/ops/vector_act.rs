@@ -3,7 +3,8 @@
 //! `dy · act'(x · a + b)` with its two per-channel sums.
 //!
 //! Swish needs `exp`, and libm's is a scalar call (in f64 for the generic
-//! kernels): it was about a fifth of the Unet-b0 forward pass. Here `exp` is
+//! kernels): it was about a fifth of the Unet-b0 forward pass, and the
+//! batch-norm backward computes it again for the slope. Here `exp` is
 //! a branch-free Cody–Waite range reduction with a degree-6 polynomial
 //! (≤ 2 ulp on the clamped range), compiled a second time with AVX2 and
 //! picked at run time. Both builds do the same operations in the same order
