@@ -30,8 +30,8 @@ impl SegmentationHead {
         })
     }
 
-    pub(crate) fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let y = self.conv.forward(x)?;
+    pub(crate) fn forward(&self, x: &Tensor, ctx: &Ctx) -> Result<Tensor> {
+        let y = self.conv.forward(x, ctx)?;
         if self.upsampling > 1 {
             bilinear_aligned(&y, self.upsampling)
         } else {
@@ -57,6 +57,6 @@ impl ClassificationHead {
     pub(crate) fn forward(&self, deepest: &Tensor, ctx: &Ctx) -> Result<Tensor> {
         let pooled = deepest.mean((2, 3))?;
         self.linear
-            .forward(&dropout(&pooled, self.dropout, false, ctx)?)
+            .forward(&dropout(&pooled, self.dropout, false, ctx)?, ctx)
     }
 }

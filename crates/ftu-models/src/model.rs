@@ -212,12 +212,16 @@ impl SegmentationModel {
     }
 
     /// Eval-mode forward pass (running batch-norm statistics, no dropout).
+    /// It records no autograd graph (the weights enter detached), so each
+    /// activation is freed as soon as the next layer has read it; use
+    /// [`Self::forward_t`] with `train == true` for gradients.
     pub fn forward(&self, x: &Tensor) -> Result<ModelOutput, ModelError> {
         self.forward_t(x, false)
     }
 
     /// Forward pass in training (`train == true`: batch statistics, running
-    /// stats updated, dropout and drop-connect) or evaluation mode.
+    /// stats updated, dropout and drop-connect; differentiable in every
+    /// weight) or evaluation mode (as [`Self::forward`]: no graph).
     pub fn forward_t(&self, x: &Tensor, train: bool) -> Result<ModelOutput, ModelError> {
         let dims = x.dims().to_vec();
         if dims.len() != 4 || dims[1] != 3 {
@@ -254,7 +258,7 @@ impl SegmentationModel {
             Decoder::Fpn(d) => d.forward(&features, &ctx)?,
             Decoder::Linknet(d) => d.forward(&features, &ctx)?,
         };
-        let mut mask = self.segmentation_head.forward(&decoded)?;
+        let mut mask = self.segmentation_head.forward(&decoded, &ctx)?;
         if padded {
             mask = mask.narrow(2, 0, h)?.narrow(3, 0, w)?;
         }

@@ -252,3 +252,40 @@ fn training_mode_is_seeded_and_differs_from_eval() {
     assert!(same(&t1, &t2), "same seed, same dropout masks");
     assert!(!same(&t1, &e1), "training differs from eval");
 }
+
+/// Eval mode builds no autograd graph (so activations are freed as the pass
+/// goes) and leaves the weights unchanged; training mode's output reaches
+/// every weight, every arch and the aux head included.
+#[test]
+fn eval_records_no_graph_and_training_reaches_every_weight() {
+    let x = Tensor::rand(0f32, 1.0, (2, 3, 32, 32), &Device::Cpu).unwrap();
+    for arch in [Arch::Unet, Arch::Fpn, Arch::Linknet] {
+        let mut cfg = ModelConfig::new(arch, Encoder::B0);
+        cfg.aux = Some(ftu_models::AuxHead {
+            classes: 1,
+            dropout: 0.0,
+        });
+        let m = SegmentationModel::new(&cfg, &Device::Cpu, 3).unwrap();
+        let eval = m.forward(&x).unwrap();
+        assert!(!eval.mask.track_op(), "{arch:?} eval mask tracks a graph");
+        assert!(!eval.label.unwrap().track_op(), "{arch:?} eval label");
+        let train = m.forward_t(&x, true).unwrap();
+        let label = train.label.unwrap().sum_all().unwrap();
+        let loss = (train.mask.sum_all().unwrap() + label).unwrap();
+        let grads = loss.backward().unwrap();
+        let missing: Vec<_> = m
+            .entries()
+            .iter()
+            .filter_map(|e| match &e.slot {
+                ftu_models::Slot::Param(v) if grads.get(v.as_tensor()).is_none() => {
+                    Some(e.name.clone())
+                }
+                _ => None,
+            })
+            // smp keeps EfficientNet's classifier stem in the state dict and
+            // never runs it.
+            .filter(|n| !n.starts_with("encoder._conv_head.") && !n.starts_with("encoder._bn1."))
+            .collect();
+        assert!(missing.is_empty(), "{arch:?}: no gradient for {missing:?}");
+    }
+}

@@ -33,10 +33,12 @@ impl Conv3x3GnRelu {
         })
     }
 
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let y = self
-            .norm
-            .forward_act(&self.conv.forward(x)?, crate::ops::batch_norm::Act::Relu)?;
+    fn forward(&self, x: &Tensor, ctx: &Ctx) -> Result<Tensor> {
+        let y = self.norm.forward_act(
+            &self.conv.forward(x, ctx)?,
+            ctx,
+            crate::ops::batch_norm::Act::Relu,
+        )?;
         if self.upsample {
             bilinear_aligned(&y, 2)
         } else {
@@ -100,18 +102,18 @@ impl FpnDecoder {
     }
 
     pub(crate) fn forward(&self, features: &[Tensor], ctx: &Ctx) -> Result<Tensor> {
-        let mut pyramid = vec![self.p5.forward(&features[5])?];
+        let mut pyramid = vec![self.p5.forward(&features[5], ctx)?];
         for (i, skip) in self.skips.iter().enumerate() {
             let top = pyramid.last().expect("p5 is pushed first");
             let (_, _, h, w) = top.dims4()?;
-            let p = (nearest(top, 2 * h, 2 * w)? + skip.forward(&features[4 - i])?)?;
+            let p = (nearest(top, 2 * h, 2 * w)? + skip.forward(&features[4 - i], ctx)?)?;
             pyramid.push(p);
         }
         let mut merged: Option<Tensor> = None;
         for (level, p) in self.seg_blocks.iter().zip(&pyramid) {
             let mut s = p.clone();
             for block in level {
-                s = block.forward(&s)?;
+                s = block.forward(&s, ctx)?;
             }
             merged = Some(match merged {
                 None => s,

@@ -56,7 +56,7 @@ impl LinknetDecoder {
             x = block.reduce.forward(&x, ctx)?;
             x = block
                 .up_bn
-                .forward_act(&block.up.forward(&x)?, ctx, Act::Relu)?;
+                .forward_act(&block.up.forward(&x, ctx)?, ctx, Act::Relu)?;
             x = block.expand.forward(&x, ctx)?;
             if i < 4 {
                 x = (x + &features[4 - i])?;

@@ -28,7 +28,7 @@ impl Conv2dReLU {
 
     pub(crate) fn forward(&self, x: &Tensor, ctx: &Ctx) -> Result<Tensor> {
         self.bn.forward_act(
-            &self.conv.forward(x)?,
+            &self.conv.forward(x, ctx)?,
             ctx,
             crate::ops::batch_norm::Act::Relu,
         )

@@ -37,14 +37,11 @@ impl Scse {
         })
     }
 
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+    fn forward(&self, x: &Tensor, ctx: &Ctx) -> Result<Tensor> {
         let pooled = x.mean_keepdim((2, 3))?;
-        let channel = candle_nn::ops::sigmoid(
-            &self
-                .c_expand
-                .forward(&self.c_reduce.forward(&pooled)?.relu()?)?,
-        )?;
-        let spatial = candle_nn::ops::sigmoid(&self.spatial.forward(x)?)?;
+        let reduced = self.c_reduce.forward(&pooled, ctx)?.relu()?;
+        let channel = candle_nn::ops::sigmoid(&self.c_expand.forward(&reduced, ctx)?)?;
+        let spatial = candle_nn::ops::sigmoid(&self.spatial.forward(x, ctx)?)?;
         x.broadcast_mul(&channel)? + x.broadcast_mul(&spatial)?
     }
 }
@@ -106,12 +103,12 @@ impl UnetDecoder {
             if i < 4 {
                 x = Tensor::cat(&[&x, target], 1)?;
                 if let Some(att) = &block.attention1 {
-                    x = att.forward(&x)?;
+                    x = att.forward(&x, ctx)?;
                 }
             }
             x = block.conv2.forward(&block.conv1.forward(&x, ctx)?, ctx)?;
             if let Some(att) = &block.attention2 {
-                x = att.forward(&x)?;
+                x = att.forward(&x, ctx)?;
             }
         }
         Ok(x)

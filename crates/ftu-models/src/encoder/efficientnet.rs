@@ -155,17 +155,17 @@ impl MbConv {
     fn forward(&self, inputs: &Tensor, drop_rate: f64, ctx: &Ctx) -> Result<Tensor> {
         let mut x = inputs.clone();
         if let Some((conv, bn)) = &self.expand {
-            x = bn.forward_act(&conv.forward(&x)?, ctx, Act::Silu)?;
+            x = bn.forward_act(&conv.forward(&x, ctx)?, ctx, Act::Silu)?;
         }
         x = self
             .bn1
-            .forward_act(&self.depthwise.forward(&x)?, ctx, Act::Silu)?;
+            .forward_act(&self.depthwise.forward(&x, ctx)?, ctx, Act::Silu)?;
         let squeezed = x.mean_keepdim((2, 3))?;
         let squeezed = self
             .se_expand
-            .forward(&self.se_reduce.forward(&squeezed)?.silu()?)?;
+            .forward(&self.se_reduce.forward(&squeezed, ctx)?.silu()?, ctx)?;
         x = se_gate(&x, &squeezed)?;
-        x = self.bn2.forward(&self.project.forward(&x)?, ctx)?;
+        x = self.bn2.forward(&self.project.forward(&x, ctx)?, ctx)?;
         if self.residual {
             x = (drop_connect(&x, drop_rate, ctx)? + inputs)?;
         }
@@ -248,7 +248,7 @@ impl EfficientNet {
         let mut features = vec![x.clone()];
         let mut x = self
             .bn0
-            .forward_act(&self.stem.forward(x)?, ctx, Act::Silu)?;
+            .forward_act(&self.stem.forward(x, ctx)?, ctx, Act::Silu)?;
         features.push(x.clone());
         let n = self.blocks.len() as f64;
         let last = self.out_indexes[3];

@@ -3,6 +3,7 @@
 
 use candle_core::{Result, Tensor, Var};
 
+use super::Ctx;
 use crate::ops::conv2d_kernel::{self, conv_transpose2d_kernel, conv2d_kernel};
 use crate::ops::depthwise::depthwise_conv2d;
 use crate::ops::depthwise_kernel::{self, depthwise_conv2d_kernel};
@@ -101,23 +102,24 @@ impl Conv2d {
         })
     }
 
-    pub(crate) fn forward(&self, x: &Tensor) -> Result<Tensor> {
+    pub(crate) fn forward(&self, x: &Tensor, ctx: &Ctx) -> Result<Tensor> {
         let [t, bo, l, r] = self.pad;
+        let weight = &ctx.param(&self.weight);
         let y = if self.depthwise && depthwise_kernel::supported(x) {
-            depthwise_conv2d_kernel(x, self.weight.as_tensor(), self.stride, self.pad)?
+            depthwise_conv2d_kernel(x, weight, self.stride, self.pad)?
         } else if self.depthwise {
-            depthwise_conv2d(x, self.weight.as_tensor(), self.stride, self.pad)?
+            depthwise_conv2d(x, weight, self.stride, self.pad)?
         } else if conv2d_kernel::supported(x) {
-            conv2d_kernel(x, self.weight.as_tensor(), self.stride, self.pad)?
+            conv2d_kernel(x, weight, self.stride, self.pad)?
         } else if t == bo && l == r && t == l {
-            x.conv2d(self.weight.as_tensor(), t, self.stride, 1, 1)?
+            x.conv2d(weight, t, self.stride, 1, 1)?
         } else {
             x.pad_with_zeros(2, t, bo)?
                 .pad_with_zeros(3, l, r)?
-                .conv2d(self.weight.as_tensor(), 0, self.stride, 1, 1)?
+                .conv2d(weight, 0, self.stride, 1, 1)?
         };
         match &self.bias {
-            Some(bias) => y.broadcast_add(&bias.as_tensor().reshape((1, (), 1, 1))?),
+            Some(bias) => y.broadcast_add(&ctx.param(bias).reshape((1, (), 1, 1))?),
             None => Ok(y),
         }
     }
@@ -139,13 +141,14 @@ impl ConvTranspose2x {
         Ok(Self { weight, bias })
     }
 
-    pub(crate) fn forward(&self, x: &Tensor) -> Result<Tensor> {
+    pub(crate) fn forward(&self, x: &Tensor, ctx: &Ctx) -> Result<Tensor> {
+        let weight = &ctx.param(&self.weight);
         let y = if conv2d_kernel::supported(x) {
-            conv_transpose2d_kernel(x, self.weight.as_tensor(), 2, 1, 0)?
+            conv_transpose2d_kernel(x, weight, 2, 1, 0)?
         } else {
-            x.conv_transpose2d(self.weight.as_tensor(), 1, 0, 2, 1)?
+            x.conv_transpose2d(weight, 1, 0, 2, 1)?
         };
-        y.broadcast_add(&self.bias.as_tensor().reshape((1, (), 1, 1))?)
+        y.broadcast_add(&ctx.param(&self.bias).reshape((1, (), 1, 1))?)
     }
 }
 
@@ -162,9 +165,9 @@ impl Linear {
         Ok(Self { weight, bias })
     }
 
-    pub(crate) fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        x.matmul(&self.weight.as_tensor().t()?)?
-            .broadcast_add(self.bias.as_tensor())
+    pub(crate) fn forward(&self, x: &Tensor, ctx: &Ctx) -> Result<Tensor> {
+        x.matmul(&ctx.param(&self.weight).t()?)?
+            .broadcast_add(&ctx.param(&self.bias))
     }
 }
 

@@ -8,6 +8,8 @@ pub(crate) mod resample;
 
 use std::cell::RefCell;
 
+use candle_core::{Tensor, Var};
+
 use crate::rng::SplitMix64;
 
 /// Per-call state of a forward pass: the mode and the mask generator.
@@ -22,6 +24,20 @@ impl Ctx {
         Self {
             train,
             rng: RefCell::new(SplitMix64::new(seed)),
+        }
+    }
+
+    /// A weight or buffer as this pass uses it. In training it is the
+    /// variable itself, so gradients reach it. In eval mode it is detached:
+    /// with no variable among its inputs candle records no autograd graph,
+    /// so each activation is freed once the next layer has read it instead
+    /// of living until the output is dropped (Unet-b0's forward at batch
+    /// 8 x 256² peaked at 1.6 GiB with the graph, 0.65 GiB without).
+    pub(crate) fn param(&self, v: &Var) -> Tensor {
+        if self.train {
+            v.as_tensor().clone()
+        } else {
+            v.as_tensor().detach()
         }
     }
 

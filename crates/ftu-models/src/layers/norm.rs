@@ -51,7 +51,7 @@ impl BatchNorm2d {
             return act.candle(&self.forward_candle(x, ctx)?);
         }
         if !ctx.train {
-            let (scale, shift) = self.eval_scale_shift()?;
+            let (scale, shift) = self.eval_scale_shift(ctx)?;
             return scale_shift_act(x, &scale, &shift, act);
         }
         let (y, stats) = batch_norm_train(
@@ -67,10 +67,10 @@ impl BatchNorm2d {
     }
 
     /// Eval mode's per-channel scale and shift from the running statistics.
-    fn eval_scale_shift(&self) -> Result<(Tensor, Tensor)> {
-        let scale =
-            (self.weight.as_tensor() / (self.running_var.as_tensor() + self.eps)?.sqrt()?)?;
-        let shift = (self.bias.as_tensor() - (self.running_mean.as_tensor() * &scale)?)?;
+    fn eval_scale_shift(&self, ctx: &Ctx) -> Result<(Tensor, Tensor)> {
+        let p = |v| ctx.param(v);
+        let scale = (p(&self.weight) / (p(&self.running_var) + self.eps)?.sqrt()?)?;
+        let shift = (p(&self.bias) - (p(&self.running_mean) * &scale)?)?;
         Ok((scale, shift))
     }
 
@@ -99,7 +99,7 @@ impl BatchNorm2d {
         let c = x.dim(1)?;
         let shape = (1, c, 1, 1);
         if !ctx.train {
-            let (scale, shift) = self.eval_scale_shift()?;
+            let (scale, shift) = self.eval_scale_shift(ctx)?;
             return x
                 .broadcast_mul(&scale.reshape(shape)?)?
                 .broadcast_add(&shift.reshape(shape)?);
@@ -143,21 +143,15 @@ impl GroupNorm {
     }
 
     /// `act(group_norm(x))`: one fused kernel on the CPU, candle's ops elsewhere.
-    pub(crate) fn forward_act(&self, x: &Tensor, act: Act) -> Result<Tensor> {
+    pub(crate) fn forward_act(&self, x: &Tensor, ctx: &Ctx, act: Act) -> Result<Tensor> {
+        let (weight, bias) = (ctx.param(&self.weight), ctx.param(&self.bias));
         if group_norm::supported(x) {
-            return group_norm_act(
-                x,
-                self.weight.as_tensor(),
-                self.bias.as_tensor(),
-                self.groups,
-                self.eps,
-                act,
-            );
+            return group_norm_act(x, &weight, &bias, self.groups, self.eps, act);
         }
-        act.candle(&self.forward_candle(x)?)
+        act.candle(&self.forward_candle(x, &weight, &bias)?)
     }
 
-    fn forward_candle(&self, x: &Tensor) -> Result<Tensor> {
+    fn forward_candle(&self, x: &Tensor, weight: &Tensor, bias: &Tensor) -> Result<Tensor> {
         let (n, c, h, w) = x.dims4()?;
         let g = x.reshape((n, self.groups, (c / self.groups) * h * w))?;
         let mean = g.mean_keepdim(D::Minus1)?;
@@ -166,7 +160,7 @@ impl GroupNorm {
         let y = centred
             .broadcast_div(&(var + self.eps)?.sqrt()?)?
             .reshape((n, c, h, w))?;
-        y.broadcast_mul(&self.weight.as_tensor().reshape((1, c, 1, 1))?)?
-            .broadcast_add(&self.bias.as_tensor().reshape((1, c, 1, 1))?)
+        y.broadcast_mul(&weight.reshape((1, c, 1, 1))?)?
+            .broadcast_add(&bias.reshape((1, c, 1, 1))?)
     }
 }
