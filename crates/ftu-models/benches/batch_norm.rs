@@ -8,18 +8,10 @@ use candle_core::{Device, Tensor, Var};
 use criterion::{Criterion, criterion_group, criterion_main};
 use ftu_models::kernels::{self, Act};
 
+/// `silu(batch_norm(x))` as candle ops, the training-mode path off the CPU.
 fn composed(x: &Tensor, g: &Tensor, b: &Tensor) -> Tensor {
-    let mean = x.mean_keepdim((0, 2, 3)).unwrap();
-    let xc = x.broadcast_sub(&mean).unwrap();
-    let var = xc.sqr().unwrap().mean_keepdim((0, 2, 3)).unwrap();
-    xc.broadcast_div(&(var + 1e-3).unwrap().sqrt().unwrap())
-        .unwrap()
-        .broadcast_mul(&g.reshape((1, (), 1, 1)).unwrap())
-        .unwrap()
-        .broadcast_add(&b.reshape((1, (), 1, 1)).unwrap())
-        .unwrap()
-        .silu()
-        .unwrap()
+    let (y, _, _) = kernels::composed::batch_norm(x, g, b, 1e-3).unwrap();
+    y.silu().unwrap()
 }
 
 fn bench(c: &mut Criterion) {

@@ -4,28 +4,9 @@
 
 use std::hint::black_box;
 
-use candle_core::{D, DType, Device, Tensor, Var};
+use candle_core::{DType, Device, Tensor, Var};
 use criterion::{Criterion, criterion_group, criterion_main};
-use ftu_models::kernels::{self, Act};
-
-/// `relu(group_norm(x))` as candle ops (32 groups, eps 1e-5).
-fn group_norm_composed(x: &Tensor, g: &Tensor, b: &Tensor, groups: usize) -> Tensor {
-    let (n, c, h, w) = x.dims4().unwrap();
-    let xg = x.reshape((n, groups, (c / groups) * h * w)).unwrap();
-    let mean = xg.mean_keepdim(D::Minus1).unwrap();
-    let xc = xg.broadcast_sub(&mean).unwrap();
-    let var = xc.sqr().unwrap().mean_keepdim(D::Minus1).unwrap();
-    xc.broadcast_div(&(var + 1e-5).unwrap().sqrt().unwrap())
-        .unwrap()
-        .reshape((n, c, h, w))
-        .unwrap()
-        .broadcast_mul(&g.reshape((1, c, 1, 1)).unwrap())
-        .unwrap()
-        .broadcast_add(&b.reshape((1, c, 1, 1)).unwrap())
-        .unwrap()
-        .relu()
-        .unwrap()
-}
+use ftu_models::kernels::{self, Act, composed};
 
 fn bench(c: &mut Criterion) {
     let dev = Device::Cpu;
@@ -44,7 +25,10 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("candle_forward_backward", |bn| {
         bn.iter(|| {
-            let y = group_norm_composed(xt, gt, bt, 32);
+            let y = composed::group_norm(xt, gt, bt, 32, 1e-5)
+                .unwrap()
+                .relu()
+                .unwrap();
             black_box(y.sum_all().unwrap().backward().unwrap())
         })
     });

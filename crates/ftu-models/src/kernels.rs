@@ -34,9 +34,12 @@ pub use crate::ops::upsample::{
     supported as upsample_supported, upsample_bilinear_aligned, upsample_nearest,
 };
 
-/// The candle compositions the upsampling layers use off the CPU (and the
-/// references the kernels are tested and benched against).
+/// The candle compositions the layers use off the CPU (and the references
+/// the kernels are tested and benched against).
 pub mod composed {
+    pub use crate::layers::norm::{
+        batch_norm_composed as batch_norm, group_norm_composed as group_norm,
+    };
     pub use crate::layers::resample::{
         bilinear_composed as bilinear_aligned, nearest_composed as nearest,
     };

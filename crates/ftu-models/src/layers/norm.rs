@@ -105,13 +105,8 @@ impl BatchNorm2d {
                 .broadcast_add(&shift.reshape(shape)?);
         }
         let (n, _, h, w) = x.dims4()?;
-        let mean = x.mean_keepdim((0, 2, 3))?;
-        let centred = x.broadcast_sub(&mean)?;
-        let var = centred.sqr()?.mean_keepdim((0, 2, 3))?;
-        let y = centred.broadcast_div(&(&var + self.eps)?.sqrt()?)?;
-        let y = y
-            .broadcast_mul(&self.weight.as_tensor().reshape(shape)?)?
-            .broadcast_add(&self.bias.as_tensor().reshape(shape)?)?;
+        let (y, mean, var) =
+            batch_norm_composed(x, self.weight.as_tensor(), self.bias.as_tensor(), self.eps)?;
         // Running statistics: detached, as PyTorch keeps them.
         let to_vec = |t: &Tensor| {
             t.detach()
@@ -148,19 +143,53 @@ impl GroupNorm {
         if group_norm::supported(x) {
             return group_norm_act(x, &weight, &bias, self.groups, self.eps, act);
         }
-        act.candle(&self.forward_candle(x, &weight, &bias)?)
+        act.candle(&group_norm_composed(
+            x,
+            &weight,
+            &bias,
+            self.groups,
+            self.eps,
+        )?)
     }
+}
 
-    fn forward_candle(&self, x: &Tensor, weight: &Tensor, bias: &Tensor) -> Result<Tensor> {
-        let (n, c, h, w) = x.dims4()?;
-        let g = x.reshape((n, self.groups, (c / self.groups) * h * w))?;
-        let mean = g.mean_keepdim(D::Minus1)?;
-        let centred = g.broadcast_sub(&mean)?;
-        let var = centred.sqr()?.mean_keepdim(D::Minus1)?;
-        let y = centred
-            .broadcast_div(&(var + self.eps)?.sqrt()?)?
-            .reshape((n, c, h, w))?;
-        y.broadcast_mul(&weight.reshape((1, c, 1, 1))?)?
-            .broadcast_add(&bias.reshape((1, c, 1, 1))?)
-    }
+/// Training-mode batch norm as plain candle ops (any device; the reference
+/// the fused kernel is tested and benched against): `(y, batch mean, biased
+/// batch variance)`, the statistics shaped `(1, C, 1, 1)`.
+pub fn batch_norm_composed(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: &Tensor,
+    eps: f64,
+) -> Result<(Tensor, Tensor, Tensor)> {
+    let shape = (1, x.dim(1)?, 1, 1);
+    let mean = x.mean_keepdim((0, 2, 3))?;
+    let centred = x.broadcast_sub(&mean)?;
+    let var = centred.sqr()?.mean_keepdim((0, 2, 3))?;
+    let y = centred
+        .broadcast_div(&(&var + eps)?.sqrt()?)?
+        .broadcast_mul(&weight.reshape(shape)?)?
+        .broadcast_add(&bias.reshape(shape)?)?;
+    Ok((y, mean, var))
+}
+
+/// Group norm over `groups` channel groups as plain candle ops (any device;
+/// the reference the fused kernel is tested and benched against).
+pub fn group_norm_composed(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: &Tensor,
+    groups: usize,
+    eps: f64,
+) -> Result<Tensor> {
+    let (n, c, h, w) = x.dims4()?;
+    let g = x.reshape((n, groups, (c / groups) * h * w))?;
+    let mean = g.mean_keepdim(D::Minus1)?;
+    let centred = g.broadcast_sub(&mean)?;
+    let var = centred.sqr()?.mean_keepdim(D::Minus1)?;
+    centred
+        .broadcast_div(&(var + eps)?.sqrt()?)?
+        .reshape((n, c, h, w))?
+        .broadcast_mul(&weight.reshape((1, c, 1, 1))?)?
+        .broadcast_add(&bias.reshape((1, c, 1, 1))?)
 }

@@ -443,16 +443,7 @@ mod tests {
 
     /// The plain candle composition: batch statistics, then the activation.
     fn reference(x: &Tensor, g: &Tensor, b: &Tensor, eps: f64, act: Act) -> Tensor {
-        let mean = x.mean_keepdim((0, 2, 3)).unwrap();
-        let xc = x.broadcast_sub(&mean).unwrap();
-        let var = xc.sqr().unwrap().mean_keepdim((0, 2, 3)).unwrap();
-        let y = xc
-            .broadcast_div(&(var + eps).unwrap().sqrt().unwrap())
-            .unwrap()
-            .broadcast_mul(&g.reshape((1, (), 1, 1)).unwrap())
-            .unwrap()
-            .broadcast_add(&b.reshape((1, (), 1, 1)).unwrap())
-            .unwrap();
+        let (y, _, _) = crate::kernels::composed::batch_norm(x, g, b, eps).unwrap();
         act.candle(&y).unwrap()
     }
 
