@@ -18,7 +18,7 @@ use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 use gemm::Parallelism;
 use rayon::prelude::*;
 
-use super::cpu::{Float, float_kernel};
+use super::cpu::{Float, Part, float_kernel};
 use crate::layers::conv::Pad;
 
 /// Geometry of the convolution `x (n, cin, h, w) * w (cout, cin, k, k) -> (n, cout, ho, wo)`
@@ -386,18 +386,6 @@ fn weight_grad<T: Float>(x: &[T], grad: &[T], g: Geometry) -> Vec<T> {
         gw.iter_mut().zip(&p).for_each(|(a, b)| *a += *b);
     }
     gw
-}
-
-/// Which product an op instance computes; the geometry is always that of the
-/// forward convolution.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Part {
-    /// `(x, w) -> y`: the convolution.
-    Forward,
-    /// `(grad_y, w) -> grad_x`: also the transposed convolution's forward.
-    InputGrad,
-    /// `(x, grad_y) -> grad_w`
-    WeightGrad,
 }
 
 struct ConvOp {

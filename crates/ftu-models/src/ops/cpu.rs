@@ -1,5 +1,6 @@
 //! What the CPU kernels share: the float types they run on, per-thread
-//! scratch buffers, and their view of a contiguous candle buffer.
+//! scratch buffers, their view of a contiguous candle buffer, and which
+//! product a convolution op computes.
 
 use std::cell::RefCell;
 
@@ -124,6 +125,19 @@ impl Float for f64 {
         }
         (s_xc, s_dz)
     }
+}
+
+/// Which product a convolution op instance computes (dense or depthwise);
+/// the geometry is always that of the forward convolution.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Part {
+    /// `(x, w) -> y`: the convolution.
+    Forward,
+    /// `(grad_y, w) -> grad_x` (for the dense op, also the transposed
+    /// convolution's forward).
+    InputGrad,
+    /// `(x, grad_y) -> grad_w`
+    WeightGrad,
 }
 
 /// The elements `l` covers; the kernels index them densely, so the layout

@@ -7,7 +7,7 @@
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::cpu::{Float, float_kernel};
+use super::cpu::{Float, Part, float_kernel};
 use crate::layers::conv::Pad;
 
 /// Geometry shared by the forward and both gradients.
@@ -238,17 +238,6 @@ fn weight_grad<T: Float>(x: &[T], grad: &[T], g: Geometry) -> Vec<T> {
         })
     });
     gw
-}
-
-/// Which of the three computations an op instance performs.
-#[derive(Clone, Copy)]
-enum Part {
-    /// `(x, w) -> y`
-    Forward,
-    /// `(grad_y, w) -> grad_x`
-    InputGrad,
-    /// `(x, grad_y) -> grad_w`
-    WeightGrad,
 }
 
 struct DepthwiseOp {
