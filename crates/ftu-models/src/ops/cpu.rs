@@ -29,8 +29,8 @@ pub(crate) trait Float:
     /// convolution (im2col matrices).
     fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R;
     /// `out[i] = act(xs[i] · a + b)`: in f64 for f64, and in f32 with a
-    /// vectorised `exp` for f32 (eval-mode batch norm, the forward's hot
-    /// elementwise pass).
+    /// vectorised `exp` for f32 (batch norm's output pass, eval and
+    /// training).
     fn scale_shift_act(xs: &[Self], a: f64, b: f64, act: Act, out: &mut [Self]);
     /// `out[i] = dy[i] · act'(xs[i] · a + b)`, returning
     /// `(Σ out · (xs − m), Σ out)`: the first pass of batch norm's backward.
